@@ -1,0 +1,65 @@
+# banger: the two commands are `make demo` and `make test` (run as root on a
+# fresh Debian 12 machine; both install what is missing first).
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+BANGER     := $(BUILD)/reconciler/banger
+
+# Everything the build, the tests and the demo use, from Debian's archive.
+DEB_PACKAGES := build-essential cmake ninja-build pkg-config git \
+  libtomlplusplus-dev libsqlite3-dev libarchive-dev libzstd-dev \
+  libcurl4-openssl-dev libssl-dev libssh2-1-dev nlohmann-json3-dev catch2 \
+  libcli11-dev python3 python3-jsonschema python3-yaml sqlite3 \
+  qemu-system-x86 qemu-utils busybox-static debootstrap fakeroot fakechroot \
+  e2fsprogs xfsprogs cpio zstd iproute2 nftables openssh-client \
+  docker-registry skopeo umoci curl ca-certificates util-linux procps
+
+.PHONY: all deps build test test-unit test-integration test-e2e test-asan demo bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: deps build
+	cd $(BUILD) && ctest --output-on-failure --timeout 3000
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -L unit
+
+test-integration: build
+	cd $(BUILD) && ctest --output-on-failure -L integration
+
+test-e2e: build
+	cd $(BUILD) && ctest --output-on-failure -L e2e --timeout 3000
+
+$(ASAN_BUILD)/build.ninja:
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBANGER_SANITIZE=ON
+
+# The unit and integration layers under AddressSanitizer + UBSan.
+test-asan: deps $(ASAN_BUILD)/build.ninja
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -L 'unit|integration'
+
+demo: deps build
+	$(BANGER) validate -f examples/lab.toml
+	$(BANGER) plan -f examples/lab.toml
+
+bench: deps build
+	python3 tests/bench/run.py --banger $(BANGER)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

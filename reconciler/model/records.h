@@ -1,0 +1,71 @@
+// Durable records: what banger built and converged, kept in SQLite.
+//
+// Each record holds the spec as it was last applied (so the planner can diff
+// desired against applied) plus the durable facts a later run needs: where an
+// artifact lives, which address a VM owns, whether the user stopped it.
+// Transient facts (PIDs, taps, sockets) are never here: see handles.h.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "specs/desired.h"
+
+namespace banger::model {
+
+// Who declared a resource: apply prunes only what a spec created; images and
+// kernels pulled with an imperative verb stay until removed by hand.
+enum class Origin { kSpec, kCli };
+
+struct KernelRecord {
+  specs::KernelSpec spec;      // as applied
+  Origin origin = Origin::kSpec;
+  std::string digest;          // sha256 of the stored kernel content
+  std::string dir;             // absolute directory in the kernel store
+  std::string version;         // kernel release, e.g. 6.1.0-28-cloud-amd64
+  int64_t created_unix = 0;
+};
+
+struct ImageRecord {
+  specs::ImageSpec spec;       // as applied
+  Origin origin = Origin::kSpec;
+  std::string digest;          // identity of the source content (e.g. OCI
+                               // manifest digest); drift when it moves
+  std::string dir;             // absolute directory in the image store
+  uint64_t rootfs_bytes = 0;
+  int64_t created_unix = 0;
+};
+
+enum class PowerIntent { kRunning, kStopped };
+
+struct VmRecord {
+  specs::VmSpec spec;          // as applied
+  Origin origin = Origin::kSpec;
+  std::string ip;              // stable address from the subnet ("" if none)
+  PowerIntent power = PowerIntent::kRunning;
+  std::string kernel_digest;   // the artifacts it was created/booted from
+  std::string image_digest;
+  std::map<std::string, std::string> synced;  // file_sync entry -> content digest
+  int64_t created_unix = 0;
+};
+
+struct FileSyncRecord {
+  specs::FileSyncSpec spec;    // as applied
+};
+
+// Everything the store holds, read in one transaction.
+struct StoreSnapshot {
+  int64_t serial = 0;          // increments on every committed change
+  std::optional<specs::Settings> settings;  // as applied
+  std::map<std::string, KernelRecord> kernels;
+  std::map<std::string, ImageRecord> images;
+  std::map<std::string, FileSyncRecord> file_syncs;
+  std::map<std::string, VmRecord> vms;
+};
+
+std::string_view OriginName(Origin o);
+std::string_view PowerIntentName(PowerIntent p);
+
+}  // namespace banger::model
