@@ -1,0 +1,94 @@
+// The narrow interfaces through which the executor changes the world.
+//
+// Each has a real implementation (kernel store, image store, VM runtime) and
+// recording fakes in tests. The executor never touches the OS itself: it
+// decides which of these calls to make, in which order, and records in the
+// store what converged.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reconciler/base/error.h"
+#include "reconciler/model/handles.h"
+#include "reconciler/model/records.h"
+#include "specs/desired.h"
+
+namespace banger::apply {
+
+// Where a step reports what it is doing ("downloading 12/26 MiB").
+class StepProgress {
+ public:
+  virtual ~StepProgress() = default;
+  virtual void Note(std::string_view message) = 0;
+};
+
+class NullProgress : public StepProgress {
+ public:
+  void Note(std::string_view) override {}
+};
+
+class KernelStore {
+ public:
+  virtual ~KernelStore() = default;
+  // Fetches/builds the kernel, stores it content-addressed and returns its
+  // record (origin kSpec; the caller records it in SQLite). On failure
+  // nothing is left in the store.
+  virtual Result<model::KernelRecord> Build(const specs::KernelSpec& spec,
+                                            const specs::Settings& settings,
+                                            StepProgress& progress) = 0;
+  // Deletes the record's files. The caller guarantees no other record shares
+  // its digest.
+  virtual Status Remove(const model::KernelRecord& record) = 0;
+  // Whether the record's files are all present (observation).
+  virtual bool Present(const model::KernelRecord& record) = 0;
+};
+
+class ImageStore {
+ public:
+  virtual ~ImageStore() = default;
+  // Builds the image in staging and publishes it with one rename; on failure
+  // nothing is published or left staged.
+  virtual Result<model::ImageRecord> Build(const specs::ImageSpec& spec,
+                                           StepProgress& progress) = 0;
+  virtual Status Remove(const model::ImageRecord& record) = 0;
+  virtual bool Present(const model::ImageRecord& record) = 0;
+};
+
+// What a VM boots from, resolved by the executor.
+struct VmInputs {
+  model::KernelRecord kernel;
+  model::ImageRecord image;
+  std::vector<specs::FileSyncSpec> file_syncs;  // the entries the VM references
+  specs::Settings settings;
+};
+
+class VmRuntime {
+ public:
+  virtual ~VmRuntime() = default;
+  // Creates disks, network and the VMM process and waits until the guest is
+  // ready. Fills durable fields of `record` (ip, digests, synced). On failure
+  // everything it made is removed again.
+  virtual Status Create(model::VmRecord& record, const VmInputs& inputs,
+                        StepProgress& progress) = 0;
+  // Boots a VM whose disks exist (after stop, or to apply a restart-class
+  // change such as memory, or to repair a dead process). Grows the work disk
+  // when record.spec.disk asks for more.
+  virtual Status Start(model::VmRecord& record, const VmInputs& inputs,
+                       StepProgress& progress) = 0;
+  // Graceful shutdown, then kill after a timeout. A stopped VM is fine.
+  virtual Status Stop(const model::VmRecord& record, StepProgress& progress) = 0;
+  // Stops and removes everything of the VM; keeps the work disk when asked
+  // (replace) so Create picks it up again.
+  virtual Status Destroy(const model::VmRecord& record, bool keep_work_disk,
+                         StepProgress& progress) = 0;
+  // Applies live changes (nat, file_sync, labels) to a running VM.
+  virtual Status Update(model::VmRecord& record, const VmInputs& inputs,
+                        const std::vector<std::string>& fields,
+                        StepProgress& progress) = 0;
+  // Reads the VM's handles and checks them against the OS.
+  virtual model::VmLiveness Observe(const std::string& name) = 0;
+};
+
+}  // namespace banger::apply
