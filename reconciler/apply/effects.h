@@ -87,8 +87,32 @@ class VmRuntime {
   virtual Status Update(model::VmRecord& record, const VmInputs& inputs,
                         const std::vector<std::string>& fields,
                         StepProgress& progress) = 0;
-  // Reads the VM's handles and checks them against the OS.
-  virtual model::VmLiveness Observe(const std::string& name) = 0;
+  // Reads the VM's handles and checks them against the OS. Fails only when
+  // the handles exist but cannot be read (observation is then incomplete).
+  virtual Result<model::VmLiveness> Observe(const std::string& name) = 0;
+};
+
+// Durable bookkeeping the executor does after each converged step. The real
+// implementation writes SQLite (one transaction per call, bumping the state
+// serial); tests use an in-memory one that can fail on demand.
+class StateRecorder {
+ public:
+  virtual ~StateRecorder() = default;
+  virtual Status RecordSettings(const specs::Settings& settings) = 0;
+  virtual Status RecordKernel(const model::KernelRecord& record) = 0;
+  virtual Status ForgetKernel(const std::string& name) = 0;
+  virtual Status RecordImage(const model::ImageRecord& record) = 0;
+  virtual Status ForgetImage(const std::string& name) = 0;
+  virtual Status RecordFileSync(const model::FileSyncRecord& record) = 0;
+  virtual Status ForgetFileSync(const std::string& name) = 0;
+  virtual Status RecordVm(const model::VmRecord& record) = 0;
+  // Also releases the VM's address.
+  virtual Status ForgetVm(const std::string& name) = 0;
+  // A stable address for the VM from the subnet (the same one on every call
+  // until the VM is forgotten).
+  virtual Result<std::string> AllocateAddress(const std::string& vm,
+                                              const std::string& subnet) = 0;
+  virtual Status ReleaseAddress(const std::string& vm) = 0;
 };
 
 }  // namespace banger::apply

@@ -1,0 +1,47 @@
+#include "reconciler/observe/observer.h"
+
+#include "reconciler/os/fs.h"
+
+namespace banger::observe {
+
+plan::Observed Observe(Result<model::StoreSnapshot> snapshot,
+                       const specs::DesiredState& desired, const ObserverDeps& deps) {
+  plan::Observed o;
+  if (!snapshot.ok()) {
+    o.store_ok = false;
+    o.store_error = snapshot.error().message();
+  } else {
+    o.store = std::move(snapshot).value();
+  }
+  for (const auto& [name, rec] : o.store.vms) {
+    if (!deps.vms) break;
+    auto liveness = deps.vms->Observe(name);
+    if (!liveness.ok()) {
+      o.handle_errors.push_back("vm " + Quote(name) + ": " + liveness.error().message());
+      continue;
+    }
+    o.vms[name] = std::move(liveness).value();
+  }
+  for (const auto& [name, rec] : o.store.kernels) {
+    if (deps.kernels) o.kernel_present[name] = deps.kernels->Present(rec);
+  }
+  for (const auto& [name, rec] : o.store.images) {
+    if (deps.images) o.image_present[name] = deps.images->Present(rec);
+  }
+  for (const auto& f : desired.file_syncs) {
+    auto digest = DigestHostPath(ExpandTilde(f.host, deps.home));
+    // An unreadable host file is the sync step's error to report, with the
+    // entry named; here it just counts as "changed".
+    o.file_sync_digests[f.name] = digest.ok() ? *digest : "unreadable";
+  }
+  if (deps.remote_digest) {
+    for (const auto& i : desired.images) {
+      if (i.source != specs::ImageSource::kOci) continue;
+      auto d = deps.remote_digest(i);
+      if (d.ok()) o.image_remote_digests[i.name] = *d;
+    }
+  }
+  return o;
+}
+
+}  // namespace banger::observe

@@ -1,0 +1,33 @@
+// The planner: (desired, observed) -> plan. Pure: no OS calls, no clock, no
+// randomness, so it is tested with tables.
+//
+// Consequences per field (the reason line names the field):
+//   settings  bridge, subnet: every running VM restarts; vmm: VMs replaced
+//             (the disk format follows the VMM); kernel_catalog: record only
+//   kernel    any source field: replace (rebuild); VMs using it restart
+//   image     any source field or size: replace (rebuild); VMs using it are
+//             replaced; insecure: update (record only)
+//   file_sync host, guest, mode: update; VMs using it re-sync (update)
+//   vm        image, kernel: replace; vcpus, memory, disk growth: restart
+//             (update while the VM is stopped: applies at next start);
+//             disk shrink: error; nat, file_sync, labels, keep_work_disk:
+//             update in place
+// Drift (observed, not declared) is planned as a repair: a dead VMM process
+// or a missing tap restarts the VM; a missing rootfs or work disk replaces
+// it; missing kernel/image files rebuild them.
+//
+// Deletions: resources a spec created and no spec declares any more are
+// deleted, VMs first, then what they used. When observation was incomplete
+// no deletions are planned and the plan says so.
+#pragma once
+
+#include "reconciler/plan/observed.h"
+#include "reconciler/plan/plan.h"
+#include "specs/desired.h"
+
+namespace banger::plan {
+
+Plan MakePlan(const specs::DesiredState& desired, const Observed& observed,
+              const PlanOptions& options = {});
+
+}  // namespace banger::plan
