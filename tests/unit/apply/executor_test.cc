@@ -1,0 +1,180 @@
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "reconciler/apply/executor.h"
+#include "reconciler/plan/planner.h"
+#include "tests/support/fake_effects.h"
+#include "tests/support/spec_builders.h"
+
+using namespace banger;
+using namespace banger::testing;
+using plan::Action;
+
+namespace {
+
+struct Harness {
+  FakeWorld world;
+  FakeKernelStore kernels{world};
+  FakeImageStore images{world};
+  FakeVmRuntime vms{world};
+  FakeRecorder recorder{world};
+
+  plan::Plan Plan(const specs::DesiredState& d) {
+    return plan::MakePlan(d, ObserveFakes(recorder, kernels, images, vms));
+  }
+  apply::ApplyResult Apply(const specs::DesiredState& d, int parallelism = 4) {
+    apply::ExecutorDeps deps;
+    deps.kernels = &kernels;
+    deps.images = &images;
+    deps.vms = &vms;
+    deps.recorder = &recorder;
+    apply::Executor ex(deps, parallelism);
+    return ex.Run(Plan(d), d, recorder.Snapshot());
+  }
+};
+
+specs::DesiredState Lab() {
+  auto d = Fleet({Vm("web"), Vm("worker")});
+  d.file_syncs.push_back(FileSync("creds", "~/.creds", "/root/.creds"));
+  d.vms[0].file_sync = {"creds"};
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("apply converges and a second apply does nothing") {
+  Harness h;
+  auto d = Lab();
+  auto r = h.Apply(d, 1);
+  REQUIRE(r.ok());
+  CHECK(r.done == 5);
+  CHECK(h.world.calls() == std::vector<std::string>{
+                               "kernel.build default", "record.kernel default",
+                               "image.build base", "record.image base",
+                               "record.file_sync creds",
+                               "vm.create web /images/base-1 172.30.0.2", "record.vm web",
+                               "vm.create worker /images/base-1 172.30.0.3", "record.vm worker"});
+  auto snap = h.recorder.Snapshot();
+  CHECK(snap.vms.at("web").synced.at("creds") == "fdigest-creds");
+  CHECK(snap.vms.at("web").image_digest == snap.images.at("base").digest);
+  h.world.ClearCalls();
+  CHECK(h.Plan(d).steps.empty());
+  CHECK(h.Apply(d).done == 0);
+  CHECK(h.world.calls().empty());
+}
+
+TEST_CASE("a failed step skips its dependents; independent steps go on") {
+  Harness h;
+  auto d = Lab();
+  d.images.push_back(DirImage("other", "/srv/other"));
+  d.vms[1].image = "other";
+  h.world.FailMatching("image.build base");
+  auto r = h.Apply(d, 2);
+  CHECK_FALSE(r.ok());
+  CHECK(r.failed == 1);
+  CHECK(r.skipped == 1);  // vm.web waits for image.base
+  std::map<std::string, apply::StepOutcome::State> by;
+  for (const auto& o : r.outcomes) by[o.address] = o.state;
+  CHECK(by["vm.web"] == apply::StepOutcome::State::kSkipped);
+  CHECK(by["vm.worker"] == apply::StepOutcome::State::kDone);
+  for (const auto& o : r.outcomes) {
+    if (o.address == "image.base")
+      CHECK(o.error->message() == "image.base: injected failure in 'image.build base'");
+    if (o.address == "vm.web") CHECK(o.skipped_because == "image.base");
+  }
+}
+
+TEST_CASE("resume after a failure injected at every call converges without redoing work") {
+  // First find how many effect calls a clean apply makes.
+  int total;
+  {
+    Harness clean;
+    REQUIRE(clean.Apply(Lab(), 1).ok());
+    total = clean.world.call_count();
+  }
+  REQUIRE(total == 9);
+  for (int n = 1; n <= total; ++n) {
+    DYNAMIC_SECTION("failure at call " << n) {
+      Harness h;
+      auto d = Lab();
+      h.world.FailCall(n);
+      auto first = h.Apply(d, 1);
+      CHECK_FALSE(first.ok());
+      const auto failed_calls = h.world.calls();
+      h.world.FailCall(0);
+      h.world.ClearCalls();
+      auto second = h.Apply(d, 1);
+      REQUIRE(second.ok());
+      // Whatever the first run recorded is not touched again.
+      std::set<std::string> recorded;  // "vm web", "kernel default", ...
+      for (size_t i = 0; i < failed_calls.size(); ++i) {
+        const std::string& c = failed_calls[i];
+        if (static_cast<int>(i) + 1 != n && c.rfind("record.", 0) == 0)
+          recorded.insert(c.substr(7));
+      }
+      for (const auto& c : h.world.calls()) {
+        std::string kind = c.substr(0, c.find('.'));
+        if (kind == "record") kind = c.substr(7, c.find(' ') - 7);
+        std::string rest = c.substr(c.find(' ') + 1);
+        std::string name = rest.substr(0, rest.find(' '));
+        CHECK(recorded.count(kind + " " + name) == 0);
+      }
+      CHECK(h.Plan(d).steps.empty());
+      auto snap = h.recorder.Snapshot();
+      CHECK(snap.vms.size() == 2);
+      CHECK(h.vms.running.at("web"));
+      CHECK(h.vms.running.at("worker"));
+    }
+  }
+}
+
+TEST_CASE("drift repair and pruning through the executor") {
+  Harness h;
+  auto d = Lab();
+  REQUIRE(h.Apply(d).ok());
+  h.vms.Kill("worker");
+  auto p = h.Plan(d);
+  REQUIRE(p.steps.size() == 1);
+  CHECK(p.steps[0].action == Action::kRestart);
+  h.world.ClearCalls();
+  REQUIRE(h.Apply(d).ok());
+  CHECK(h.world.calls() ==
+        std::vector<std::string>{"vm.stop worker", "vm.start worker", "record.vm worker"});
+  CHECK(h.vms.running.at("worker"));
+
+  h.world.ClearCalls();
+  REQUIRE(h.Apply(specs::DesiredState{}, 1).ok());
+  CHECK(h.world.calls() == std::vector<std::string>{
+                               "vm.destroy web", "forget.vm web", "vm.destroy worker",
+                               "forget.vm worker", "forget.file_sync creds",
+                               "image.remove base", "forget.image base",
+                               "kernel.remove default", "forget.kernel default"});
+  CHECK(h.vms.running.empty());
+  CHECK(h.recorder.addresses.empty());
+  CHECK(h.images.present.empty());
+}
+
+TEST_CASE("replace keeps the work disk and the address") {
+  Harness h;
+  auto d = Lab();
+  REQUIRE(h.Apply(d).ok());
+  const std::string ip = h.recorder.Snapshot().vms.at("web").ip;
+  d.images[0].dir = "/srv/new";
+  h.world.ClearCalls();
+  REQUIRE(h.Apply(d, 1).ok());
+  auto calls = h.world.calls();
+  CHECK(calls.at(0) == "image.build base");
+  CHECK(std::find(calls.begin(), calls.end(), "vm.destroy web keep") != calls.end());
+  CHECK(h.recorder.Snapshot().vms.at("web").ip == ip);
+  CHECK(h.vms.work_disks.count("web"));
+  CHECK(h.Plan(d).steps.empty());
+}
+
+TEST_CASE("a create that fails gives its address back") {
+  Harness h;
+  auto d = Fleet({Vm("web")});
+  h.world.FailMatching("vm.create web");
+  CHECK_FALSE(h.Apply(d).ok());
+  CHECK(h.recorder.addresses.empty());
+}
