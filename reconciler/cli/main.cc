@@ -1,1 +1,3 @@
-int main() { return 0; }
+#include "reconciler/cli/cli.h"
+
+int main(int argc, char** argv) { return banger::cli::Main(argc, argv); }

@@ -1,0 +1,473 @@
+#include "helper/protocol/codec.h"
+
+#include <functional>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "helper/protocol/names.h"
+
+namespace banger::helper {
+
+using nlohmann::json;
+
+namespace {
+
+// Dumps without throwing: invalid UTF-8 (a hostile path echoed in an error)
+// is replaced rather than raising nlohmann's type_error.
+std::string Dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Reads the fields of one JSON object, recording which were read so that
+// Finish() can reject the rest as unknown.
+class FieldReader {
+ public:
+  FieldReader(const json& object, std::string context)
+      : object_(object), context_(std::move(context)) {}
+
+  Result<std::string> String(const char* name) {
+    BANGER_ASSIGN_OR_RETURN(const json* v, Get(name, json::value_t::string, "a string"));
+    return v->get_ref<const std::string&>();
+  }
+
+  Result<bool> Bool(const char* name) {
+    BANGER_ASSIGN_OR_RETURN(const json* v, Get(name, json::value_t::boolean, "a boolean"));
+    return v->get<bool>();
+  }
+
+  Result<uint32_t> Uint32(const char* name) {
+    BANGER_ASSIGN_OR_RETURN(const json* v,
+                            Get(name, json::value_t::number_unsigned, "an unsigned integer"));
+    uint64_t n = v->get<uint64_t>();
+    if (n > UINT32_MAX) return Fail(name, "is out of range");
+    return static_cast<uint32_t>(n);
+  }
+
+  Result<const json*> Array(const char* name) {
+    return Get(name, json::value_t::array, "an array");
+  }
+
+  Result<const json*> Object(const char* name) {
+    return Get(name, json::value_t::object, "an object");
+  }
+
+  // Rejects every field that was not read.
+  Status Finish() const {
+    for (const auto& [key, value] : object_.items()) {
+      if (!seen_.count(key)) {
+        return InvalidArgument(context_ + ": unknown field " + Quote(key));
+      }
+    }
+    return OkStatus();
+  }
+
+  Error Fail(const char* name, std::string_view why) const {
+    return InvalidArgument(context_ + ": field " + Quote(name) + " " + std::string(why));
+  }
+
+ private:
+  Result<const json*> Get(const char* name, json::value_t type, const char* type_name) {
+    seen_.insert(name);
+    auto it = object_.find(name);
+    if (it == object_.end()) {
+      return InvalidArgument(context_ + ": missing field " + Quote(name));
+    }
+    if (it->type() != type) {
+      return Fail(name, std::string("must be ") + type_name + ", not " + it->type_name());
+    }
+    return &*it;
+  }
+
+  const json& object_;
+  std::string context_;
+  std::set<std::string> seen_;
+};
+
+// Applies a value check and prefixes the failure with the field.
+Status Check(const std::string& context, const char* field, Status status) {
+  if (status.ok()) return status;
+  return InvalidArgument(context + ": field " + Quote(field) + ": " +
+                         status.error().message());
+}
+
+template <typename T>
+Status CheckParse(const std::string& context, const char* field, const Result<T>& r) {
+  if (r.ok()) return OkStatus();
+  return InvalidArgument(context + ": field " + Quote(field) + ": " + r.error().message());
+}
+
+std::string Context(const char* op) { return std::string("request ") + Quote(op); }
+
+// ---- per-operation decoding --------------------------------------------------
+
+using Decoder = std::function<Result<Request>(FieldReader&)>;
+
+const std::map<std::string, Decoder, std::less<>>& Decoders() {
+  static const auto* decoders = new std::map<std::string, Decoder, std::less<>>{
+      {PingRequest::kOp, [](FieldReader&) -> Result<Request> { return Request(PingRequest{}); }},
+      {EnsureBridgeRequest::kOp,
+       [](FieldReader& r) -> Result<Request> {
+         EnsureBridgeRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.name, r.String("name"));
+         BANGER_ASSIGN_OR_RETURN(q.address, r.String("address"));
+         return Request(std::move(q));
+       }},
+      {CreateTapRequest::kOp,
+       [](FieldReader& r) -> Result<Request> {
+         CreateTapRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.name, r.String("name"));
+         BANGER_ASSIGN_OR_RETURN(q.bridge, r.String("bridge"));
+         return Request(std::move(q));
+       }},
+      {OpenTapRequest::kOp,
+       [](FieldReader& r) -> Result<Request> {
+         OpenTapRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.name, r.String("name"));
+         return Request(std::move(q));
+       }},
+      {AssignTapRequest::kOp,
+       [](FieldReader& r) -> Result<Request> {
+         AssignTapRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.name, r.String("name"));
+         BANGER_ASSIGN_OR_RETURN(q.vm, r.String("vm"));
+         return Request(std::move(q));
+       }},
+      {DeleteTapRequest::kOp,
+       [](FieldReader& r) -> Result<Request> {
+         DeleteTapRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.name, r.String("name"));
+         return Request(std::move(q));
+       }},
+      {ListTapsRequest::kOp,
+       [](FieldReader&) -> Result<Request> { return Request(ListTapsRequest{}); }},
+      {NatEnableRequest::kOp,
+       [](FieldReader& r) -> Result<Request> {
+         NatEnableRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.address, r.String("address"));
+         BANGER_ASSIGN_OR_RETURN(q.bridge, r.String("bridge"));
+         return Request(std::move(q));
+       }},
+      {NatDisableRequest::kOp,
+       [](FieldReader& r) -> Result<Request> {
+         NatDisableRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.address, r.String("address"));
+         return Request(std::move(q));
+       }},
+      {LoopAttachRequest::kOp,
+       [](FieldReader& r) -> Result<Request> {
+         LoopAttachRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.path, r.String("path"));
+         BANGER_ASSIGN_OR_RETURN(q.read_only, r.Bool("read_only"));
+         return Request(std::move(q));
+       }},
+      {LoopDetachRequest::kOp,
+       [](FieldReader& r) -> Result<Request> {
+         LoopDetachRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.device, r.String("device"));
+         return Request(std::move(q));
+       }},
+      {DmSnapshotCreateRequest::kOp,
+       [](FieldReader& r) -> Result<Request> {
+         DmSnapshotCreateRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.name, r.String("name"));
+         BANGER_ASSIGN_OR_RETURN(q.origin, r.String("origin"));
+         BANGER_ASSIGN_OR_RETURN(q.cow, r.String("cow"));
+         BANGER_ASSIGN_OR_RETURN(q.persistent, r.Bool("persistent"));
+         BANGER_ASSIGN_OR_RETURN(q.chunk_sectors, r.Uint32("chunk_sectors"));
+         return Request(std::move(q));
+       }},
+      {DmSnapshotRemoveRequest::kOp,
+       [](FieldReader& r) -> Result<Request> {
+         DmSnapshotRemoveRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.name, r.String("name"));
+         return Request(std::move(q));
+       }},
+      {ChownSocketRequest::kOp,
+       [](FieldReader& r) -> Result<Request> {
+         ChownSocketRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.path, r.String("path"));
+         return Request(std::move(q));
+       }},
+  };
+  return *decoders;
+}
+
+// ---- per-operation validation and encoding ----------------------------------
+
+struct Validator {
+  std::string c;
+  Status operator()(const PingRequest&) const { return OkStatus(); }
+  Status operator()(const ListTapsRequest&) const { return OkStatus(); }
+  Status operator()(const EnsureBridgeRequest& q) const {
+    BANGER_RETURN_IF_ERROR(Check(c, "name", ValidateLinkName(q.name)));
+    return CheckParse(c, "address", ParseInterfaceCidr(q.address));
+  }
+  Status operator()(const CreateTapRequest& q) const {
+    BANGER_RETURN_IF_ERROR(Check(c, "name", ValidateLinkName(q.name)));
+    return Check(c, "bridge", ValidateLinkName(q.bridge));
+  }
+  Status operator()(const OpenTapRequest& q) const {
+    return Check(c, "name", ValidateLinkName(q.name));
+  }
+  Status operator()(const AssignTapRequest& q) const {
+    BANGER_RETURN_IF_ERROR(Check(c, "name", ValidateLinkName(q.name)));
+    return Check(c, "vm", ValidateVmName(q.vm));
+  }
+  Status operator()(const DeleteTapRequest& q) const {
+    return Check(c, "name", ValidateLinkName(q.name));
+  }
+  Status operator()(const NatEnableRequest& q) const {
+    BANGER_RETURN_IF_ERROR(CheckParse(c, "address", ParseIpv4(q.address)));
+    return Check(c, "bridge", ValidateLinkName(q.bridge));
+  }
+  Status operator()(const NatDisableRequest& q) const {
+    return CheckParse(c, "address", ParseIpv4(q.address));
+  }
+  Status operator()(const LoopAttachRequest& q) const {
+    return Check(c, "path", ValidateCleanAbsolutePath(q.path));
+  }
+  Status operator()(const LoopDetachRequest& q) const {
+    return Check(c, "device", ValidateLoopDevice(q.device));
+  }
+  Status operator()(const DmSnapshotCreateRequest& q) const {
+    BANGER_RETURN_IF_ERROR(Check(c, "name", ValidateDmName(q.name)));
+    BANGER_RETURN_IF_ERROR(Check(c, "origin", ValidateLoopDevice(q.origin)));
+    BANGER_RETURN_IF_ERROR(Check(c, "cow", ValidateLoopDevice(q.cow)));
+    if (q.origin == q.cow) {
+      return InvalidArgument(c + ": field 'cow': must differ from 'origin'");
+    }
+    uint32_t n = q.chunk_sectors;
+    if (n < 8 || n > 2048 || (n & (n - 1)) != 0) {
+      return InvalidArgument(c + ": field 'chunk_sectors': " + std::to_string(n) +
+                             " is not a power of two in 8..2048");
+    }
+    return OkStatus();
+  }
+  Status operator()(const DmSnapshotRemoveRequest& q) const {
+    return Check(c, "name", ValidateDmName(q.name));
+  }
+  Status operator()(const ChownSocketRequest& q) const {
+    return Check(c, "path", ValidateCleanAbsolutePath(q.path));
+  }
+};
+
+struct Encoder {
+  json& j;
+  void operator()(const PingRequest&) const {}
+  void operator()(const ListTapsRequest&) const {}
+  void operator()(const EnsureBridgeRequest& q) const {
+    j["name"] = q.name;
+    j["address"] = q.address;
+  }
+  void operator()(const CreateTapRequest& q) const {
+    j["name"] = q.name;
+    j["bridge"] = q.bridge;
+  }
+  void operator()(const OpenTapRequest& q) const { j["name"] = q.name; }
+  void operator()(const AssignTapRequest& q) const {
+    j["name"] = q.name;
+    j["vm"] = q.vm;
+  }
+  void operator()(const DeleteTapRequest& q) const { j["name"] = q.name; }
+  void operator()(const NatEnableRequest& q) const {
+    j["address"] = q.address;
+    j["bridge"] = q.bridge;
+  }
+  void operator()(const NatDisableRequest& q) const { j["address"] = q.address; }
+  void operator()(const LoopAttachRequest& q) const {
+    j["path"] = q.path;
+    j["read_only"] = q.read_only;
+  }
+  void operator()(const LoopDetachRequest& q) const { j["device"] = q.device; }
+  void operator()(const DmSnapshotCreateRequest& q) const {
+    j["name"] = q.name;
+    j["origin"] = q.origin;
+    j["cow"] = q.cow;
+    j["persistent"] = q.persistent;
+    j["chunk_sectors"] = q.chunk_sectors;
+  }
+  void operator()(const DmSnapshotRemoveRequest& q) const { j["name"] = q.name; }
+  void operator()(const ChownSocketRequest& q) const { j["path"] = q.path; }
+};
+
+Result<json> ParseObject(std::string_view frame, const char* what) {
+  if (frame.size() > kMaxFrameSize) {
+    return Error(Code::kCorruption, std::string(what) + " is larger than " +
+                                        std::to_string(kMaxFrameSize) + " bytes");
+  }
+  json j = json::parse(frame, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return Error(Code::kCorruption, std::string(what) + " is not valid JSON");
+  }
+  if (!j.is_object()) {
+    return Error(Code::kCorruption, std::string(what) + " is not a JSON object");
+  }
+  return j;
+}
+
+}  // namespace
+
+const char* OperationName(const Request& request) {
+  return std::visit([](const auto& q) { return std::decay_t<decltype(q)>::kOp; }, request);
+}
+
+std::vector<std::string> OperationNames() {
+  std::vector<std::string> names;
+  auto add = [&]<size_t... I>(std::index_sequence<I...>) {
+    (names.push_back(std::variant_alternative_t<I, Request>::kOp), ...);
+  };
+  add(std::make_index_sequence<std::variant_size_v<Request>>());
+  return names;
+}
+
+std::string EncodeRequest(const Request& request) {
+  json j = json::object();
+  j["op"] = OperationName(request);
+  std::visit(Encoder{j}, request);
+  return Dump(j);
+}
+
+Status ValidateRequest(const Request& request) {
+  return std::visit(Validator{Context(OperationName(request))}, request);
+}
+
+Result<Request> DecodeRequest(std::string_view frame) {
+  BANGER_ASSIGN_OR_RETURN(json j, ParseObject(frame, "request"));
+  auto op_it = j.find("op");
+  if (op_it == j.end()) return InvalidArgument("request: missing field 'op'");
+  if (!op_it->is_string()) {
+    return InvalidArgument(std::string("request: field 'op' must be a string, not ") +
+                           op_it->type_name());
+  }
+  const std::string& op = op_it->get_ref<const std::string&>();
+  auto decoder = Decoders().find(op);
+  if (decoder == Decoders().end()) {
+    return InvalidArgument("unknown operation " + Quote(op));
+  }
+  FieldReader reader(j, Context(decoder->first.c_str()));
+  std::ignore = reader.String("op");
+  BANGER_ASSIGN_OR_RETURN(Request request, decoder->second(reader));
+  BANGER_RETURN_IF_ERROR(reader.Finish());
+  BANGER_RETURN_IF_ERROR(ValidateRequest(request));
+  return request;
+}
+
+// ---- responses ----------------------------------------------------------------
+
+namespace {
+
+std::string Ok(json result) {
+  json j = json::object();
+  j["ok"] = true;
+  j["result"] = std::move(result);
+  return Dump(j);
+}
+
+Result<EmptyResponse> FromJson(FieldReader& r, EmptyResponse*) {
+  (void)r;
+  return EmptyResponse{};
+}
+
+Result<PingResponse> FromJson(FieldReader& r, PingResponse*) {
+  PingResponse p;
+  BANGER_ASSIGN_OR_RETURN(p.version, r.String("version"));
+  BANGER_ASSIGN_OR_RETURN(uint32_t protocol, r.Uint32("protocol"));
+  p.protocol = static_cast<int>(protocol);
+  BANGER_ASSIGN_OR_RETURN(p.owner_uid, r.Uint32("owner_uid"));
+  return p;
+}
+
+Result<TapResponse> FromJson(FieldReader& r, TapResponse*) {
+  TapResponse t;
+  BANGER_ASSIGN_OR_RETURN(t.name, r.String("name"));
+  return t;
+}
+
+Result<DeviceResponse> FromJson(FieldReader& r, DeviceResponse*) {
+  DeviceResponse d;
+  BANGER_ASSIGN_OR_RETURN(d.device, r.String("device"));
+  return d;
+}
+
+Result<ListTapsResponse> FromJson(FieldReader& r, ListTapsResponse*) {
+  ListTapsResponse list;
+  BANGER_ASSIGN_OR_RETURN(const json* taps, r.Array("taps"));
+  for (const json& item : *taps) {
+    if (!item.is_object()) return r.Fail("taps", "must hold objects");
+    FieldReader tr(item, "response 'list_taps': tap");
+    TapInfo info;
+    BANGER_ASSIGN_OR_RETURN(info.name, tr.String("name"));
+    BANGER_ASSIGN_OR_RETURN(info.bridge, tr.String("bridge"));
+    BANGER_ASSIGN_OR_RETURN(info.vm, tr.String("vm"));
+    BANGER_RETURN_IF_ERROR(tr.Finish());
+    list.taps.push_back(std::move(info));
+  }
+  return list;
+}
+
+}  // namespace
+
+std::string EncodeResponse(const EmptyResponse&) { return Ok(json::object()); }
+
+std::string EncodeResponse(const PingResponse& p) {
+  return Ok({{"version", p.version}, {"protocol", p.protocol}, {"owner_uid", p.owner_uid}});
+}
+
+std::string EncodeResponse(const TapResponse& t) { return Ok({{"name", t.name}}); }
+
+std::string EncodeResponse(const DeviceResponse& d) { return Ok({{"device", d.device}}); }
+
+std::string EncodeResponse(const ListTapsResponse& list) {
+  json taps = json::array();
+  for (const TapInfo& t : list.taps) {
+    taps.push_back({{"name", t.name}, {"bridge", t.bridge}, {"vm", t.vm}});
+  }
+  return Ok({{"taps", std::move(taps)}});
+}
+
+std::string EncodeErrorResponse(const Error& error) {
+  json j = json::object();
+  j["ok"] = false;
+  j["error"] = {{"code", std::string(CodeName(error.code()))},
+                {"message", error.message()}};
+  return Dump(j);
+}
+
+Code CodeFromName(std::string_view name) {
+  for (int i = 0; i <= static_cast<int>(Code::kInternal); ++i) {
+    if (CodeName(static_cast<Code>(i)) == name) return static_cast<Code>(i);
+  }
+  return Code::kInternal;
+}
+
+template <typename R>
+Result<R> DecodeResponse(std::string_view frame) {
+  BANGER_ASSIGN_OR_RETURN(json j, ParseObject(frame, "helper response"));
+  FieldReader envelope(j, "helper response");
+  BANGER_ASSIGN_OR_RETURN(bool ok, envelope.Bool("ok"));
+  if (!ok) {
+    BANGER_ASSIGN_OR_RETURN(const json* err, envelope.Object("error"));
+    BANGER_RETURN_IF_ERROR(envelope.Finish());
+    FieldReader er(*err, "helper response: error");
+    BANGER_ASSIGN_OR_RETURN(std::string code, er.String("code"));
+    BANGER_ASSIGN_OR_RETURN(std::string message, er.String("message"));
+    BANGER_RETURN_IF_ERROR(er.Finish());
+    return Error(CodeFromName(code), std::move(message));
+  }
+  BANGER_ASSIGN_OR_RETURN(const json* result, envelope.Object("result"));
+  BANGER_RETURN_IF_ERROR(envelope.Finish());
+  FieldReader rr(*result, "helper response: result");
+  BANGER_ASSIGN_OR_RETURN(R response, FromJson(rr, static_cast<R*>(nullptr)));
+  BANGER_RETURN_IF_ERROR(rr.Finish());
+  return response;
+}
+
+template Result<EmptyResponse> DecodeResponse<EmptyResponse>(std::string_view);
+template Result<PingResponse> DecodeResponse<PingResponse>(std::string_view);
+template Result<TapResponse> DecodeResponse<TapResponse>(std::string_view);
+template Result<ListTapsResponse> DecodeResponse<ListTapsResponse>(std::string_view);
+template Result<DeviceResponse> DecodeResponse<DeviceResponse>(std::string_view);
+
+}  // namespace banger::helper

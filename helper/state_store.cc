@@ -1,0 +1,120 @@
+#include "helper/state_store.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "reconciler/os/fs.h"
+
+namespace banger::helper {
+
+using nlohmann::json;
+
+namespace {
+
+template <typename T, typename Key>
+T* FindBy(std::vector<T>& items, const std::string& value, Key key) {
+  auto it = std::find_if(items.begin(), items.end(),
+                         [&](const T& item) { return item.*key == value; });
+  return it == items.end() ? nullptr : &*it;
+}
+
+constexpr int kFormat = 1;
+
+}  // namespace
+
+BridgeRecord* HelperState::FindBridge(const std::string& name) {
+  return FindBy(bridges, name, &BridgeRecord::name);
+}
+TapRecord* HelperState::FindTap(const std::string& name) {
+  return FindBy(taps, name, &TapRecord::name);
+}
+LoopRecord* HelperState::FindLoop(const std::string& device) {
+  return FindBy(loops, device, &LoopRecord::device);
+}
+NatRecord* HelperState::FindNat(const std::string& address) {
+  return FindBy(nat, address, &NatRecord::address);
+}
+DmRecord* HelperState::FindDm(const std::string& name) {
+  return FindBy(dm, name, &DmRecord::name);
+}
+
+std::string EncodeState(const HelperState& s) {
+  json j = {{"format", kFormat}, {"owner_uid", s.owner_uid}};
+  j["bridges"] = json::array();
+  for (const auto& b : s.bridges) j["bridges"].push_back({{"name", b.name}, {"address", b.address}});
+  j["taps"] = json::array();
+  for (const auto& t : s.taps) {
+    j["taps"].push_back({{"name", t.name}, {"bridge", t.bridge}, {"vm", t.vm}});
+  }
+  j["loops"] = json::array();
+  for (const auto& l : s.loops) {
+    j["loops"].push_back({{"device", l.device}, {"backing", l.backing},
+                          {"inode", l.inode}, {"dev", l.dev}});
+  }
+  j["nat"] = json::array();
+  for (const auto& n : s.nat) j["nat"].push_back({{"address", n.address}, {"bridge", n.bridge}});
+  j["dm"] = json::array();
+  for (const auto& d : s.dm) j["dm"].push_back({{"name", d.name}});
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Result<HelperState> DecodeState(const std::string& text) {
+  // The record is written only by the helper; nlohmann's exceptions for a
+  // damaged file stop here and become one Corruption error.
+  try {
+    json j = json::parse(text);
+    if (j.at("format").get<int>() != kFormat) {
+      return Error(Code::kCorruption, "unsupported record format " + j.at("format").dump());
+    }
+    HelperState s;
+    s.owner_uid = j.at("owner_uid").get<uint32_t>();
+    for (const auto& b : j.at("bridges")) {
+      s.bridges.push_back({b.at("name").get<std::string>(), b.at("address").get<std::string>()});
+    }
+    for (const auto& t : j.at("taps")) {
+      s.taps.push_back({t.at("name").get<std::string>(), t.at("bridge").get<std::string>(),
+                        t.at("vm").get<std::string>()});
+    }
+    for (const auto& l : j.at("loops")) {
+      s.loops.push_back({l.at("device").get<std::string>(), l.at("backing").get<std::string>(),
+                         l.at("inode").get<uint64_t>(), l.at("dev").get<uint64_t>()});
+    }
+    for (const auto& n : j.at("nat")) {
+      s.nat.push_back({n.at("address").get<std::string>(), n.at("bridge").get<std::string>()});
+    }
+    for (const auto& d : j.at("dm")) s.dm.push_back({d.at("name").get<std::string>()});
+    return s;
+  } catch (const json::exception& e) {
+    return Error(Code::kCorruption, std::string("malformed record: ") + e.what());
+  }
+}
+
+Result<StateStore> StateStore::Open(const std::string& dir, uid_t owner) {
+  BANGER_RETURN_IF_ERROR(MakeDirs(dir, 0700));
+  std::string path = JoinPath(dir, std::to_string(owner) + ".json");
+  if (!PathExists(path)) {
+    HelperState empty;
+    empty.owner_uid = owner;
+    return StateStore(path, std::move(empty));
+  }
+  BANGER_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  auto state = DecodeState(text);
+  if (!state.ok()) return state.error().WithContext("load helper record " + Quote(path));
+  if (state->owner_uid != owner) {
+    return Error(Code::kCorruption, "helper record " + Quote(path) + " belongs to uid " +
+                                        std::to_string(state->owner_uid) + ", not " +
+                                        std::to_string(owner));
+  }
+  return StateStore(path, std::move(state).value());
+}
+
+Status StateStore::Save() {
+  auto st = AtomicWriteFile(path_, EncodeState(state_), 0600);
+  if (!st.ok()) return st.error().WithContext("save helper record");
+  return OkStatus();
+}
+
+}  // namespace banger::helper

@@ -1,0 +1,84 @@
+// The helper's record of what it created, one JSON file per owner uid in a
+// root-owned directory (default /var/lib/banger-helper/<uid>.json, 0600).
+//
+// The record is the helper's authority: it touches a link, loop device,
+// device-mapper target or NAT rule only when the record says it made it, so
+// a request naming `eth0`, `lo` or someone else's `bg` link is refused even
+// though the name passes validation. Writes are atomic (temp, fsync, rename).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "reconciler/base/error.h"
+
+namespace banger::helper {
+
+struct BridgeRecord {
+  std::string name;
+  std::string address;  // "172.30.0.1/24"
+};
+
+struct TapRecord {
+  std::string name;
+  std::string bridge;
+  std::string vm;  // empty while free
+};
+
+struct LoopRecord {
+  std::string device;   // "/dev/loop7"
+  std::string backing;  // the file's path at attach time
+  uint64_t inode = 0;   // identity of the backing file, checked on detach
+  uint64_t dev = 0;
+};
+
+struct NatRecord {
+  std::string address;  // the guest's IPv4 address
+  std::string bridge;
+};
+
+struct DmRecord {
+  std::string name;
+};
+
+struct HelperState {
+  uint32_t owner_uid = 0;
+  std::vector<BridgeRecord> bridges;
+  std::vector<TapRecord> taps;
+  std::vector<LoopRecord> loops;
+  std::vector<NatRecord> nat;
+  std::vector<DmRecord> dm;
+
+  BridgeRecord* FindBridge(const std::string& name);
+  TapRecord* FindTap(const std::string& name);
+  LoopRecord* FindLoop(const std::string& device);
+  NatRecord* FindNat(const std::string& address);
+  DmRecord* FindDm(const std::string& name);
+};
+
+std::string EncodeState(const HelperState& state);
+Result<HelperState> DecodeState(const std::string& text);
+
+class StateStore {
+ public:
+  // Creates `dir` (0700) when missing and loads "<dir>/<owner>.json"; a
+  // missing file is an empty record. A record for another uid is refused.
+  static Result<StateStore> Open(const std::string& dir, uid_t owner);
+
+  const std::string& path() const { return path_; }
+  HelperState& state() { return state_; }
+
+  // Writes the current state durably.
+  Status Save();
+
+ private:
+  StateStore(std::string path, HelperState state)
+      : path_(std::move(path)), state_(std::move(state)) {}
+  std::string path_;
+  HelperState state_;
+};
+
+}  // namespace banger::helper

@@ -1,0 +1,29 @@
+// StateRecorder over the SQLite store: each call is one transaction.
+#pragma once
+
+#include "reconciler/apply/effects.h"
+#include "reconciler/store/store.h"
+
+namespace banger::apply {
+
+class StoreRecorder : public StateRecorder {
+ public:
+  explicit StoreRecorder(store::Store& store) : store_(store) {}
+
+  Status RecordSettings(const specs::Settings& settings) override;
+  Status RecordKernel(const model::KernelRecord& record) override;
+  Status ForgetKernel(const std::string& name) override;
+  Status RecordImage(const model::ImageRecord& record) override;
+  Status ForgetImage(const std::string& name) override;
+  Status RecordFileSync(const model::FileSyncRecord& record) override;
+  Status ForgetFileSync(const std::string& name) override;
+  Status RecordVm(const model::VmRecord& record) override;
+  Status ForgetVm(const std::string& name) override;
+  Result<std::string> AllocateAddress(const std::string& vm, const std::string& subnet) override;
+  Status ReleaseAddress(const std::string& vm) override;
+
+ private:
+  store::Store& store_;
+};
+
+}  // namespace banger::apply

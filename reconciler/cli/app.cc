@@ -1,0 +1,47 @@
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "reconciler/cli/cli.h"
+
+namespace banger::cli {
+
+int Fail(Console& console, const Error& error) {
+  console.err << "banger: error: " << error.message() << "\n";
+  return kExitError;
+}
+
+int Main(int argc, char** argv) {
+  Console console{std::cout, std::cerr};
+  console.out_tty = isatty(STDOUT_FILENO);
+  console.in_tty = isatty(STDIN_FILENO);
+  const char* no_color = getenv("NO_COLOR");
+  console.color = console.out_tty && !(no_color && *no_color);
+
+  CLI::App app{"banger: fleets of disposable microVMs, declared in TOML"};
+  app.name("banger");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "banger 0.1.0");
+  Command command;
+  AddValidateCommand(app, console, command);
+  AddPlanCommand(app, console, command);
+  AddApplyCommand(app, console, command);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    console.err << "banger: error: " << e.what() << "\n"
+                << "Run 'banger --help' for usage.\n";
+    return kExitError;
+  }
+  if (!command.run) return kExitError;
+  return command.run();
+}
+
+}  // namespace banger::cli

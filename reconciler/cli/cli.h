@@ -1,0 +1,47 @@
+// The command line: one file per verb, each thin (parse, call, render).
+//
+// A verb registers its subcommand on the CLI11 app and sets `run` to the
+// function that does the work once parsing succeeded. Verbs return the exit
+// code; errors are rendered here and nowhere below.
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "reconciler/base/error.h"
+
+namespace banger::cli {
+
+struct Console {
+  std::ostream& out;
+  std::ostream& err;
+  bool out_tty = false;  // colour and prompts only on terminals
+  bool in_tty = false;
+  bool color = false;
+};
+
+// Exit codes.
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+constexpr int kExitChanges = 2;  // plan --detailed-exitcode: changes present
+
+struct Command {
+  std::function<int()> run;
+};
+
+// "banger: error: <message>" on stderr; returns kExitError.
+int Fail(Console& console, const Error& error);
+
+// Registration, one per verb file.
+void AddValidateCommand(CLI::App& app, Console& console, Command& command);
+void AddPlanCommand(CLI::App& app, Console& console, Command& command);
+void AddApplyCommand(CLI::App& app, Console& console, Command& command);
+
+// Runs the CLI; the process exit code.
+int Main(int argc, char** argv);
+
+}  // namespace banger::cli

@@ -1,0 +1,92 @@
+// banger apply -f FILE... [--yes] [--watch] | banger apply PLAN
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <ostream>
+
+#include "reconciler/cli/apply_flow.h"
+#include "reconciler/cli/spec_report.h"
+#include "reconciler/os/file_watcher.h"
+#include "reconciler/os/unique_fd.h"
+
+namespace banger::cli {
+namespace {
+
+struct ApplyArgs {
+  std::vector<std::string> files;
+  std::string plan_file;
+  bool watch = false;
+  ApplyOptions options;
+};
+
+int ApplyFiles(Console& console, const ApplyArgs& args) {
+  auto session = OpenSession(args.files);
+  if (!session.ok()) return Fail(console, session.error());
+  if (!ReportDiagnostics(console, session->specs)) return kExitError;
+  return ApplySpecs(console, *session, args.options);
+}
+
+// SIGINT/SIGTERM end the watch loop between cycles.
+int g_stop_pipe[2] = {-1, -1};
+void OnStopSignal(int) {
+  char c = 1;
+  (void)!write(g_stop_pipe[1], &c, 1);
+}
+
+int Watch(Console& console, const ApplyArgs& args) {
+  if (pipe2(g_stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+    return Fail(console, Error::FromErrno("pipe"));
+  UniqueFd stop_r(g_stop_pipe[0]), stop_w(g_stop_pipe[1]);
+  struct sigaction sa = {};
+  sa.sa_handler = OnStopSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  auto watcher = FileWatcher::Create(args.files);
+  if (!watcher.ok()) return Fail(console, watcher.error());
+  int last = kExitOk;
+  for (;;) {
+    last = ApplyFiles(console, args);
+    console.out << "Watching " << args.files.size()
+                << (args.files.size() == 1 ? " path" : " paths")
+                << " for changes (Ctrl-C to stop)..." << std::endl;
+    auto changed = watcher->WaitForChange(std::chrono::milliseconds(300), stop_r.get());
+    if (!changed.ok()) return Fail(console, changed.error());
+    if (!*changed) break;
+    console.out << "\nChange detected; planning again." << std::endl;
+  }
+  console.out << "Stopped watching.\n";
+  return last;
+}
+
+int RunApply(Console& console, const ApplyArgs& args) {
+  if (!args.plan_file.empty()) {
+    if (!args.files.empty() || args.watch)
+      return Fail(console, InvalidArgument("a saved plan is applied alone: drop -f/--watch"));
+    return ApplySavedPlan(console, args.plan_file, args.options);
+  }
+  if (args.files.empty())
+    return Fail(console, InvalidArgument("nothing to apply: give -f FILE or a saved plan"));
+  return args.watch ? Watch(console, args) : ApplyFiles(console, args);
+}
+
+}  // namespace
+
+void AddApplyCommand(CLI::App& app, Console& console, Command& command) {
+  auto args = std::make_shared<ApplyArgs>();
+  CLI::App* cmd = app.add_subcommand("apply", "converge the host to the spec");
+  AddFileOption(cmd, args->files, /*required=*/false);
+  cmd->add_option("plan", args->plan_file, "a plan saved by `banger plan --out`");
+  cmd->add_flag("-y,--yes", args->options.yes, "do not ask before deleting or replacing");
+  cmd->add_flag("-w,--watch", args->watch, "apply again whenever a spec file is saved");
+  cmd->add_flag("--refresh-images", args->options.refresh_images,
+                "re-pull OCI images whose tag moved to another digest");
+  cmd->add_option("--parallelism", args->options.parallelism, "steps run at once")
+      ->check(CLI::Range(1, 64));
+  cmd->callback([&console, &command, args] {
+    command.run = [&console, args] { return RunApply(console, *args); };
+  });
+}
+
+}  // namespace banger::cli

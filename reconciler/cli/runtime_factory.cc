@@ -1,0 +1,33 @@
+// Wires the real effect implementations for a state dir.
+#include "reconciler/cli/session.h"
+#include "reconciler/image/file_image_store.h"
+#include "reconciler/kernel/file_kernel_store.h"
+#include "reconciler/os/exec.h"
+#include "reconciler/os/fs.h"
+#include "reconciler/runtime/local_vm_runtime.h"
+#include "reconciler/vmm/firecracker/firecracker_driver.h"
+#include "reconciler/vmm/qemu/qemu_driver.h"
+
+namespace banger::cli {
+
+Result<Runtime> MakeRuntime(const store::StatePaths& paths, const specs::Settings& settings) {
+  (void)settings;
+  const std::string cache = store::CacheDirFromProcess();
+  Runtime rt;
+  rt.kernels = std::make_unique<kernel::FileKernelStore>(paths.kernels_dir(), paths.staging_dir(),
+                                                         cache, SystemRunner());
+  image::ImageStoreOptions opts;
+  opts.images_dir = paths.images_dir();
+  opts.staging_dir = paths.staging_dir();
+  rt.images = std::make_unique<image::FileImageStore>(
+      opts, image::BuiltinImageSources({.cache_dir = cache, .runner = nullptr}));
+  runtime::VmRuntimeOptions vm;
+  vm.paths = paths;
+  vm.home = HomeDir();
+  vm.drivers.push_back(std::make_unique<vmm::QemuDriver>());
+  vm.drivers.push_back(std::make_unique<vmm::FirecrackerDriver>());
+  rt.vms = std::make_unique<runtime::LocalVmRuntime>(std::move(vm));
+  return rt;
+}
+
+}  // namespace banger::cli

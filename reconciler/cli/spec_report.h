@@ -1,0 +1,16 @@
+// Rendering of spec diagnostics, shared by the verbs that read specs.
+#pragma once
+
+#include "reconciler/cli/cli.h"
+#include "specs/loader.h"
+
+namespace banger::cli {
+
+// Prints warnings and errors (one per line, file:line:col: key: message) to
+// stderr. Returns false when there were errors, after a count line.
+bool ReportDiagnostics(Console& console, const specs::ParseOutcome& outcome);
+
+// Adds the repeatable -f/--file option.
+void AddFileOption(CLI::App* cmd, std::vector<std::string>& files, bool required = true);
+
+}  // namespace banger::cli

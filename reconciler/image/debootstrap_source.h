@@ -1,0 +1,60 @@
+// The `debootstrap` image source: a Debian root filesystem, built rootless.
+//
+//   fakechroot fakeroot -s STATE debootstrap --variant=fakechroot
+//       --include=PKGS SUITE ROOT MIRROR
+//
+// works for root and ordinary users alike. Afterwards the fakeroot state
+// gives the real owners, modes and device numbers (fakeroot_state.h), and
+// the leftovers of the fakechroot variant are undone: absolute symlinks that
+// fakechroot prefixed with the staging path, /dev and /proc made symlinks to
+// the host's, the diverted ldconfig/ldd, host files copied into /etc, the
+// downloaded .debs.
+//
+// The finished tree is cached as a tarball with the real metadata in its
+// headers under <cache>/debootstrap/<recipe sha256>.tar; a later build with
+// the same suite, mirror and packages extracts it instead of bootstrapping.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "reconciler/image/image_source.h"
+
+namespace banger::image {
+
+constexpr char kDefaultDebianMirror[] = "http://deb.debian.org/debian";
+
+// The recipe's cache key: sha256 hex of suite, mirror (defaulted) and the
+// sorted, de-duplicated package list.
+std::string DebootstrapRecipeKey(const specs::ImageSpec& spec);
+
+// The argv of the bootstrap run.
+std::vector<std::string> DebootstrapArgv(const specs::ImageSpec& spec,
+                                         const std::string& state_file,
+                                         const std::string& root);
+
+// Undoes what the fakechroot variant leaves behind, on disk and in `tree`.
+Status CleanFakechrootTree(RootfsTree& tree);
+
+class DebootstrapSource : public ImageSourceBuilder {
+ public:
+  DebootstrapSource(std::string cache_dir, CommandRunner& runner)
+      : cache_dir_(std::move(cache_dir)), runner_(runner) {}
+
+  // "sha256:" + the recipe key.
+  Result<std::string> Identity(const specs::ImageSpec& spec) override;
+  Status Populate(const specs::ImageSpec& spec, RootfsTree& tree,
+                  apply::StepProgress& progress) override;
+
+  // Where the recipe's tarball is (or would be) cached.
+  std::string CachePath(const specs::ImageSpec& spec) const;
+
+ private:
+  Status Bootstrap(const specs::ImageSpec& spec, RootfsTree& tree,
+                   apply::StepProgress& progress);
+
+  std::string cache_dir_;
+  CommandRunner& runner_;
+};
+
+}  // namespace banger::image

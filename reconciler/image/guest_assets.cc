@@ -1,0 +1,186 @@
+#include "reconciler/image/guest_assets.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "reconciler/os/fs.h"
+
+// The assembler's .incbin copies each file into .rodata at build time; the
+// repository root is on the include path, which GCC hands to the assembler.
+// Build systems do not track .incbin inputs: the unit test "embedded guest
+// files match guest/rootfs" fails when the binary holds a stale copy.
+#define BANGER_EMBED(sym, file)                                          \
+  asm(".pushsection .rodata.banger_guest_" #sym ", \"a\", @progbits\n"   \
+      ".balign 16\n"                                                     \
+      ".global banger_guest_" #sym "_begin\n"                            \
+      ".hidden banger_guest_" #sym "_begin\n"                            \
+      "banger_guest_" #sym "_begin:\n"                                   \
+      ".incbin \"" file "\"\n"                                           \
+      ".global banger_guest_" #sym "_end\n"                              \
+      ".hidden banger_guest_" #sym "_end\n"                              \
+      "banger_guest_" #sym "_end:\n"                                     \
+      ".byte 0\n"                                                        \
+      ".popsection\n");                                                  \
+  extern "C" const char banger_guest_##sym##_begin[];                    \
+  extern "C" const char banger_guest_##sym##_end[];
+
+BANGER_EMBED(net_sh, "guest/rootfs/usr/lib/banger/net-bootstrap.sh")
+BANGER_EMBED(ready_sh, "guest/rootfs/usr/lib/banger/ready.sh")
+BANGER_EMBED(net_unit, "guest/rootfs/etc/systemd/system/banger-net.service")
+BANGER_EMBED(hostkeys_unit, "guest/rootfs/etc/systemd/system/banger-hostkeys.service")
+BANGER_EMBED(ready_unit, "guest/rootfs/etc/systemd/system/banger-ready.service")
+BANGER_EMBED(ldconfig_unit, "guest/rootfs/etc/systemd/system/banger-ldconfig.service")
+BANGER_EMBED(sshd_conf, "guest/rootfs/etc/ssh/sshd_config.d/banger.conf")
+
+namespace banger::image {
+namespace {
+
+#define BANGER_CONTENT(sym) \
+  std::string_view(banger_guest_##sym##_begin, banger_guest_##sym##_end - banger_guest_##sym##_begin)
+
+constexpr char kUnitDir[] = "etc/systemd/system";
+
+const EntryMeta kRootDir{0, 0, S_IFDIR | 0755, 0, {}};
+
+// Creates missing parents of `rel` as root-owned 0755 directories.
+Status EnsureParents(RootfsTree& tree, const std::string& rel) {
+  std::string parent;
+  size_t at = 0;
+  while ((at = rel.find('/', at)) != std::string::npos) {
+    parent = rel.substr(0, at++);
+    std::string path = JoinPath(tree.root(), parent);
+    struct stat st;
+    if (lstat(path.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode)) {
+        return FailedPrecondition("install " + Quote("/" + rel) + ": " + Quote("/" + parent) +
+                                  " is not a directory in the image");
+      }
+      continue;
+    }
+    if (mkdir(path.c_str(), 0755) != 0) return Error::FromErrno("create " + Quote(path));
+    tree.Set(parent, kRootDir);
+  }
+  return OkStatus();
+}
+
+// Replaces whatever is at `rel` (file or link) with `content`.
+Status InstallFile(RootfsTree& tree, const std::string& rel, std::string_view content,
+                   uint32_t mode) {
+  BANGER_RETURN_IF_ERROR(EnsureParents(tree, rel));
+  std::string path = JoinPath(tree.root(), rel);
+  struct stat st;
+  if (lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return FailedPrecondition("install " + Quote("/" + rel) + ": a directory is in the way");
+  }
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) return Error::FromErrno("replace " + Quote(path));
+  BANGER_RETURN_IF_ERROR(AtomicWriteFile(path, content, (mode & 0777) | 0600));
+  tree.Erase(rel);
+  tree.Set(rel, EntryMeta{0, 0, S_IFREG | mode, 0, {}});
+  return OkStatus();
+}
+
+Status InstallLink(RootfsTree& tree, const GuestLink& link) {
+  BANGER_RETURN_IF_ERROR(EnsureParents(tree, link.image_path));
+  std::string path = JoinPath(tree.root(), link.image_path);
+  struct stat st;
+  if (lstat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      return FailedPrecondition("link " + Quote("/" + link.image_path) + ": a directory is in the way");
+    }
+    if (unlink(path.c_str()) != 0) return Error::FromErrno("replace " + Quote(path));
+  }
+  if (symlink(link.target.c_str(), path.c_str()) != 0) return Error::FromErrno("link " + Quote(path));
+  tree.Set(link.image_path, EntryMeta{0, 0, S_IFLNK | 0777, 0, {}});
+  return OkStatus();
+}
+
+// Whether the image has lib/REL in either half of a merged or split /usr.
+// Only real directories are looked into: an image's absolute symlink would
+// lead into the host.
+bool HasEither(const RootfsTree& tree, const std::string& rel) {
+  struct stat st;
+  for (const std::string& dir : {"usr/lib", "lib"}) {
+    std::string base = JoinPath(tree.root(), dir);
+    if (lstat(base.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    if (lstat(JoinPath(base, rel).c_str(), &st) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+const std::vector<GuestFile>& GuestFiles() {
+  static const std::vector<GuestFile> files = {
+      {"usr/lib/banger/net-bootstrap.sh", "guest/rootfs/usr/lib/banger/net-bootstrap.sh", 0755,
+       BANGER_CONTENT(net_sh)},
+      {"usr/lib/banger/ready.sh", "guest/rootfs/usr/lib/banger/ready.sh", 0755,
+       BANGER_CONTENT(ready_sh)},
+      {"etc/systemd/system/banger-net.service",
+       "guest/rootfs/etc/systemd/system/banger-net.service", 0644, BANGER_CONTENT(net_unit)},
+      {"etc/systemd/system/banger-hostkeys.service",
+       "guest/rootfs/etc/systemd/system/banger-hostkeys.service", 0644,
+       BANGER_CONTENT(hostkeys_unit)},
+      {"etc/systemd/system/banger-ready.service",
+       "guest/rootfs/etc/systemd/system/banger-ready.service", 0644, BANGER_CONTENT(ready_unit)},
+      {"etc/systemd/system/banger-ldconfig.service",
+       "guest/rootfs/etc/systemd/system/banger-ldconfig.service", 0644,
+       BANGER_CONTENT(ldconfig_unit)},
+      {"etc/ssh/sshd_config.d/banger.conf", "guest/rootfs/etc/ssh/sshd_config.d/banger.conf",
+       0644, BANGER_CONTENT(sshd_conf)},
+  };
+  return files;
+}
+
+std::vector<GuestLink> GuestLinks(const RootfsTree& tree) {
+  const std::string units = kUnitDir;
+  std::vector<GuestLink> links;
+  for (const char* unit : {"banger-net.service", "banger-hostkeys.service", "banger-ready.service"}) {
+    links.push_back({units + "/multi-user.target.wants/" + unit, "/" + units + "/" + unit});
+  }
+  links.push_back({units + "/sysinit.target.wants/banger-ldconfig.service",
+                   "/" + units + "/banger-ldconfig.service"});
+  if (HasEither(tree, "systemd/system/ssh.service")) {
+    links.push_back({units + "/multi-user.target.wants/ssh.service", "/lib/systemd/system/ssh.service"});
+    links.push_back({units + "/sshd.service", "/lib/systemd/system/ssh.service"});
+  }
+  // Without udev, device units never appear and serial gettys wait for
+  // them until they time out; no password login is possible anyway.
+  if (!HasEither(tree, "systemd/systemd-udevd")) {
+    for (const char* unit : {"serial-getty@ttyS0.service", "serial-getty@hvc0.service"}) {
+      links.push_back({units + "/" + unit, "/dev/null"});
+    }
+  }
+  return links;
+}
+
+Status InjectGuestAssets(RootfsTree& tree) {
+  for (const GuestFile& f : GuestFiles()) {
+    BANGER_RETURN_IF_ERROR(InstallFile(tree, std::string(f.image_path), f.content, f.mode));
+  }
+  for (const GuestLink& link : GuestLinks(tree)) BANGER_RETURN_IF_ERROR(InstallLink(tree, link));
+
+  // Host keys made during the image build would be shared by every VM.
+  std::string ssh_dir = JoinPath(tree.root(), "etc/ssh");
+  if (IsDirectory(ssh_dir)) {
+    BANGER_ASSIGN_OR_RETURN(auto names, ListDir(ssh_dir));
+    for (const auto& n : names) {
+      if (n.rfind("ssh_host_", 0) != 0) continue;
+      BANGER_RETURN_IF_ERROR(RemoveTree(JoinPath(ssh_dir, n)));
+      tree.Erase("etc/ssh/" + n);
+    }
+  }
+  // An empty machine-id gives every VM its own, generated at boot.
+  if (IsDirectory(JoinPath(tree.root(), "etc"))) {
+    BANGER_RETURN_IF_ERROR(InstallFile(tree, "etc/machine-id", "", 0444));
+  }
+  std::string dbus_id = "var/lib/dbus/machine-id";
+  struct stat st;
+  if (lstat(JoinPath(tree.root(), dbus_id).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    BANGER_RETURN_IF_ERROR(RemoveTree(JoinPath(tree.root(), dbus_id)));
+    tree.Erase(dbus_id);
+  }
+  return OkStatus();
+}
+
+}  // namespace banger::image

@@ -1,0 +1,56 @@
+// Where an image's root filesystem comes from.
+//
+// Each `[[image]]` source kind (dir, tar, debootstrap, oci) is one
+// ImageSourceBuilder: it names the content it would produce (Identity, the
+// image record's digest, so a change of source shows up as drift) and fills
+// a staging RootfsTree with it (Populate). The image store looks builders up
+// in an ImageSourceRegistry; the OCI puller registers itself there too.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "reconciler/apply/effects.h"
+#include "reconciler/base/error.h"
+#include "reconciler/image/rootfs_tree.h"
+#include "reconciler/os/exec.h"
+#include "specs/desired.h"
+
+namespace banger::image {
+
+class ImageSourceBuilder {
+ public:
+  virtual ~ImageSourceBuilder() = default;
+  // "sha256:<hex>" of what the spec's source holds now (a directory's
+  // content, a tarball's bytes, a debootstrap recipe). Equal identities mean
+  // an image need not be rebuilt.
+  virtual Result<std::string> Identity(const specs::ImageSpec& spec) = 0;
+  // Fills `tree` (an empty staging directory) with the source's root
+  // filesystem: content on disk, owners/modes/xattrs/devices as entries.
+  // On failure the tree is left partial; the caller discards the staging.
+  virtual Status Populate(const specs::ImageSpec& spec, RootfsTree& tree,
+                          apply::StepProgress& progress) = 0;
+};
+
+class ImageSourceRegistry {
+ public:
+  // Replaces any builder registered for the same kind.
+  void Register(specs::ImageSource kind, std::unique_ptr<ImageSourceBuilder> builder);
+  // The builder for the spec's source; fails naming the image when none is
+  // registered for it.
+  Result<ImageSourceBuilder*> Find(const specs::ImageSpec& spec) const;
+
+ private:
+  std::map<specs::ImageSource, std::unique_ptr<ImageSourceBuilder>> builders_;
+};
+
+struct SourceOptions {
+  std::string cache_dir;   // debootstrap tarballs go to <cache_dir>/debootstrap
+  CommandRunner* runner = nullptr;  // null: the system runner
+};
+
+// A registry with the dir, tar and debootstrap sources.
+ImageSourceRegistry BuiltinImageSources(const SourceOptions& options);
+
+}  // namespace banger::image

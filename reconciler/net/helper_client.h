@@ -1,0 +1,82 @@
+// The engine's connection to the root helper (banger-helper).
+//
+// One HelperClient is one SOCK_SEQPACKET connection with one request in
+// flight; it is not thread-safe, so concurrent callers (TapPool's fillers)
+// each hold their own. Every method validates its request with the
+// protocol's own checks before sending, waits at most `timeout` for the
+// answer, and returns the helper's error (code and message) as an Error.
+// After a transport failure the next call reconnects; a request is never
+// resent.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "helper/protocol/protocol.h"
+#include "reconciler/base/error.h"
+#include "reconciler/os/unique_fd.h"
+
+namespace banger::net {
+
+// $BANGER_HELPER_SOCKET when set, else /run/banger/helper-<getuid()>.sock.
+std::string DefaultHelperSocketPath();
+
+struct HelperClientOptions {
+  std::string socket_path;  // empty: DefaultHelperSocketPath()
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+};
+
+// A tap and an open fd of it, for `-netdev tap,fd=N`.
+struct TapHandle {
+  std::string name;
+  UniqueFd fd;
+};
+
+class HelperClient {
+ public:
+  // Connects and pings. Fails with Code::kUnavailable and the message
+  // "root helper not reachable at '<path>': start it with
+  // `sudo banger helper serve --owner <uid>`" when nothing listens, and with
+  // Code::kFailedPrecondition when the helper speaks another protocol.
+  static Result<HelperClient> Connect(HelperClientOptions options = {});
+
+  HelperClient(HelperClient&&) = default;
+  HelperClient& operator=(HelperClient&&) = default;
+
+  const std::string& socket_path() const { return path_; }
+
+  Result<helper::PingResponse> Ping();
+  Status EnsureBridge(const std::string& name, const std::string& address_cidr);
+  Result<TapHandle> CreateTap(const std::string& name, const std::string& bridge);
+  Result<TapHandle> OpenTap(const std::string& name);
+  Status AssignTap(const std::string& name, const std::string& vm);
+  Status DeleteTap(const std::string& name);
+  Result<std::vector<helper::TapInfo>> ListTaps();
+  Status EnableNat(const std::string& guest_address, const std::string& bridge);
+  Status DisableNat(const std::string& guest_address);
+  Result<std::string> AttachLoop(const std::string& path, bool read_only);
+  Status DetachLoop(const std::string& device);
+  Result<std::string> CreateDmSnapshot(const helper::DmSnapshotCreateRequest& request);
+  Status RemoveDmSnapshot(const std::string& name);
+  Status ChownSocket(const std::string& path);
+
+ private:
+  HelperClient(HelperClientOptions options, std::string path)
+      : options_(std::move(options)), path_(std::move(path)) {}
+
+  Status EnsureConnected();
+
+  // Sends one request and decodes its response as R; `fd` receives the
+  // descriptor the response carries (required when non-null).
+  template <typename Req>
+  Result<typename Req::Response> Call(const Req& request, UniqueFd* fd = nullptr);
+
+  HelperClientOptions options_;
+  std::string path_;
+  UniqueFd sock_;
+};
+
+}  // namespace banger::net

@@ -1,0 +1,163 @@
+#include "reconciler/oci/reference.h"
+
+#include <arpa/inet.h>
+
+#include <vector>
+
+#include "reconciler/oci/digest.h"
+
+namespace banger::oci {
+
+namespace {
+
+constexpr std::string_view kDockerHub = "docker.io";
+
+bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+// One path component: [a-z0-9]+ joined by '.', '_', '__' or runs of '-'.
+bool IsValidComponent(std::string_view c) {
+  if (c.empty() || !IsLowerAlnum(c.front()) || !IsLowerAlnum(c.back())) return false;
+  for (size_t i = 0; i < c.size(); ++i) {
+    char ch = c[i];
+    if (IsLowerAlnum(ch)) continue;
+    if (ch == '.' || ch == '_') {
+      if (!IsLowerAlnum(c[i - 1])) return false;
+      size_t run = 1;
+      while (i + run < c.size() && c[i + run] == ch) ++run;
+      if ((ch == '.' && run > 1) || (ch == '_' && run > 2)) return false;
+      if (!IsLowerAlnum(c[i + run])) return false;
+      i += run - 1;
+      continue;
+    }
+    if (ch == '-' && (c[i + 1] == '-' || IsLowerAlnum(c[i + 1]))) continue;
+    return false;
+  }
+  return true;
+}
+
+bool IsValidTag(std::string_view t) {
+  if (t.empty() || t.size() > 128) return false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    char c = t[i];
+    bool word = IsLowerAlnum(c) || (c >= 'A' && c <= 'Z') || c == '_';
+    if (!word && (i == 0 || (c != '.' && c != '-'))) return false;
+  }
+  return true;
+}
+
+bool IsValidRegistry(std::string_view r) {
+  if (r.empty()) return false;
+  for (char c : r)
+    if (!(IsLowerAlnum(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '-' || c == ':' ||
+          c == '[' || c == ']'))
+      return false;
+  return true;
+}
+
+// "host:port", "[::1]:5000", "host" -> host.
+std::string_view HostOf(std::string_view registry) {
+  if (!registry.empty() && registry.front() == '[') {
+    size_t end = registry.find(']');
+    return end == std::string_view::npos ? registry : registry.substr(1, end - 1);
+  }
+  size_t colon = registry.rfind(':');
+  return colon == std::string_view::npos ? registry : registry.substr(0, colon);
+}
+
+}  // namespace
+
+std::string Reference::ToString() const {
+  std::string s = registry + "/" + repository;
+  if (!tag.empty()) s += ":" + tag;
+  if (!digest.empty()) s += "@" + digest;
+  return s;
+}
+
+Result<Reference> ParseReference(std::string_view text) {
+  auto bad = [&](const std::string& why) {
+    return InvalidArgument("image reference " + Quote(text) + ": " + why);
+  };
+  if (text.empty()) return bad("empty");
+  if (text.size() > 512) return bad("too long");
+  Reference ref;
+  std::string_view rest = text;
+  if (size_t at = rest.find('@'); at != std::string_view::npos) {
+    ref.digest = std::string(rest.substr(at + 1));
+    if (!IsValidDigest(ref.digest))
+      return bad("digest must be sha256: followed by 64 lowercase hex digits");
+    rest = rest.substr(0, at);
+  }
+  // A tag is a ':' after the last '/', so "host:5000/name" is not a tag.
+  size_t last_slash = rest.rfind('/');
+  size_t colon = rest.rfind(':');
+  if (colon != std::string_view::npos &&
+      (last_slash == std::string_view::npos || colon > last_slash)) {
+    ref.tag = std::string(rest.substr(colon + 1));
+    if (!IsValidTag(ref.tag)) return bad("invalid tag " + Quote(ref.tag));
+    rest = rest.substr(0, colon);
+  }
+  std::string_view name = rest;
+  size_t first_slash = name.find('/');
+  if (first_slash != std::string_view::npos) {
+    std::string_view first = name.substr(0, first_slash);
+    if (first.find('.') != std::string_view::npos || first.find(':') != std::string_view::npos ||
+        first == "localhost") {
+      ref.registry = std::string(first);
+      name = name.substr(first_slash + 1);
+    }
+  }
+  if (ref.registry.empty()) ref.registry = std::string(kDockerHub);
+  if (ref.registry == "index.docker.io" || ref.registry == "registry-1.docker.io")
+    ref.registry = std::string(kDockerHub);
+  if (!IsValidRegistry(ref.registry)) return bad("invalid registry " + Quote(ref.registry));
+  ref.repository = std::string(name);
+  if (ref.registry == kDockerHub && ref.repository.find('/') == std::string::npos)
+    ref.repository = "library/" + ref.repository;
+  if (ref.repository.size() > 255) return bad("repository name too long");
+  size_t start = 0;
+  while (start <= ref.repository.size()) {
+    size_t end = ref.repository.find('/', start);
+    if (end == std::string::npos) end = ref.repository.size();
+    std::string_view comp(ref.repository.data() + start, end - start);
+    if (!IsValidComponent(comp))
+      return bad("invalid repository component " + Quote(comp) +
+                 " (lowercase letters, digits and separators)");
+    start = end + 1;
+  }
+  if (ref.tag.empty() && ref.digest.empty()) ref.tag = "latest";
+  return ref;
+}
+
+std::string DefaultImageName(const Reference& ref) {
+  std::string base = ref.repository.substr(ref.repository.rfind('/') + 1);
+  std::string suffix =
+      !ref.tag.empty() ? ref.tag : std::string(DigestHex(ref.digest).substr(0, 12));
+  std::string raw = base + "-" + suffix;
+  std::string out;
+  for (char c : raw) {
+    char l = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    char keep = IsLowerAlnum(l) ? l : '-';
+    if (keep == '-' && (out.empty() || out.back() == '-')) continue;
+    out.push_back(keep);
+  }
+  if (out.size() > 32) out.resize(32);
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out.empty() ? "image" : out;
+}
+
+bool IsLoopbackRegistry(std::string_view registry) {
+  std::string host(HostOf(registry));
+  if (host == "localhost") return true;
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
+std::string RegistryApiHost(std::string_view registry) {
+  if (registry == kDockerHub) return "registry-1.docker.io";
+  return std::string(registry);
+}
+
+}  // namespace banger::oci

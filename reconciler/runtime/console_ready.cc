@@ -1,0 +1,64 @@
+#include "reconciler/runtime/console_ready.h"
+
+#include <thread>
+
+#include "reconciler/os/fs.h"
+#include "reconciler/vmm/driver.h"
+
+namespace banger::runtime {
+namespace {
+
+std::string Tail(const std::string& s, size_t n) {
+  return s.size() > n ? s.substr(s.size() - n) : s;
+}
+
+}  // namespace
+
+ConsoleScan ScanConsole(std::string_view text) {
+  ConsoleScan scan;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    // The marker may follow kernel output on the same line.
+    if (size_t k = line.find("BANGER-HOSTKEY "); k != std::string_view::npos) {
+      std::string key(line.substr(k + 15));
+      if (key.find(' ') != std::string::npos) scan.host_keys.push_back(key);
+    } else if (line.find("BANGER-READY") != std::string_view::npos) {
+      scan.ready = true;
+    } else if (size_t e = line.find("BANGER-INITRAMFS-ERROR:"); e != std::string_view::npos) {
+      scan.failure = std::string(line.substr(e + 23));
+      while (!scan.failure.empty() && scan.failure.front() == ' ') scan.failure.erase(0, 1);
+    }
+  }
+  return scan;
+}
+
+Result<ConsoleScan> WaitForConsoleReady(const std::string& console_log, pid_t pid,
+                                        uint64_t start_ticks,
+                                        std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    auto text = ReadFile(console_log);
+    const std::string content = text.ok() ? *text : "";
+    ConsoleScan scan = ScanConsole(content);
+    if (!scan.failure.empty())
+      return Error(Code::kFailedPrecondition, "guest could not boot: " + scan.failure);
+    if (scan.ready) return scan;
+    if (!vmm::ProcessAlive(pid, start_ticks)) {
+      return Error(Code::kFailedPrecondition,
+                   "VMM exited before the guest was ready; console ends with: " +
+                       Tail(content, 800));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Error(Code::kTimeout, "guest not ready in time (no BANGER-READY on the console " +
+                                       Quote(console_log) + "); console ends with: " +
+                                       Tail(content, 800));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace banger::runtime

@@ -1,0 +1,67 @@
+// The VM runtime on this host: per-VM disks, network, the VMM process and
+// readiness, composed from the disk, vmm, net and access pieces.
+//
+// Each VM lives in <state>/vms/<name>/: rootfs.qcow2|rootfs.ext4 (its
+// copy-on-write root), work.ext4 (/root), console.log, host_keys, the VMM's
+// sockets, and handles.json while it runs. Create and Start undo what they
+// did when they fail, so a failed step leaves no process, tap or disk
+// behind (a kept work disk excepted).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "reconciler/apply/effects.h"
+#include "reconciler/os/exec.h"
+#include "reconciler/runtime/vm_services.h"
+#include "reconciler/store/state_dir.h"
+#include "reconciler/vmm/driver.h"
+
+namespace banger::runtime {
+
+struct VmRuntimeOptions {
+  store::StatePaths paths{""};
+  std::string home;                       // for `~` in file_sync host paths
+  CommandRunner* runner = nullptr;        // null: the system runner
+  std::vector<std::unique_ptr<vmm::VmmDriver>> drivers;  // qemu, firecracker
+  std::unique_ptr<VmNetwork> network;     // null: VMs boot without a NIC
+  std::unique_ptr<GuestAccess> access;    // null: ready = console marker
+  std::chrono::seconds boot_timeout{180};
+  std::chrono::seconds stop_grace{20};
+};
+
+class LocalVmRuntime : public apply::VmRuntime {
+ public:
+  explicit LocalVmRuntime(VmRuntimeOptions options);
+
+  Status Create(model::VmRecord& record, const apply::VmInputs& inputs,
+                apply::StepProgress& progress) override;
+  Status Start(model::VmRecord& record, const apply::VmInputs& inputs,
+               apply::StepProgress& progress) override;
+  Status Stop(const model::VmRecord& record, apply::StepProgress& progress) override;
+  Status Destroy(const model::VmRecord& record, bool keep_work_disk,
+                 apply::StepProgress& progress) override;
+  Status Update(model::VmRecord& record, const apply::VmInputs& inputs,
+                const std::vector<std::string>& fields, apply::StepProgress& progress) override;
+  Result<model::VmLiveness> Observe(const std::string& name) override;
+
+  // The driver `settings.vmm` selects ("auto": Firecracker when it can run
+  // here, else QEMU).
+  Result<vmm::VmmDriver*> ChooseDriver(const specs::Settings& settings);
+  vmm::VmmDriver* DriverNamed(std::string_view name);
+  GuestAccess* access() { return options_.access.get(); }
+  VmNetwork* network() { return options_.network.get(); }
+
+ private:
+  Status Boot(model::VmRecord& record, const apply::VmInputs& inputs, vmm::VmmDriver& driver,
+              const std::string& rootfs, std::string_view cow_method,
+              apply::StepProgress& progress);
+  CommandRunner& runner() { return options_.runner ? *options_.runner : SystemRunner(); }
+
+  VmRuntimeOptions options_;
+  std::mutex probe_mu_;
+};
+
+}  // namespace banger::runtime

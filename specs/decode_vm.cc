@@ -1,0 +1,86 @@
+// [[vm]]: what to boot (image, kernel), its shape and its labels. Whether
+// the image, kernel and file_sync names exist is decided later, once every
+// file and the store are known.
+#include <algorithm>
+
+#include "specs/decoders.h"
+#include "specs/value_rules.h"
+
+namespace banger::specs {
+namespace {
+
+constexpr uint64_t kMinMemory = 128 * kMiB;
+constexpr uint64_t kMinDisk = 64 * kMiB;
+constexpr int kMaxVcpus = 64;
+
+// A required reference to another object by name.
+std::optional<std::string> Reference(TableReader& t, std::string_view key) {
+  std::optional<std::string> ref = t.String(key, /*required=*/true);
+  if (!ref || !t.Check(key, CheckName(*ref))) return std::nullopt;
+  return ref;
+}
+
+void DecodeLabels(TableReader& t, VmSpec* vm) {
+  const toml::table* labels = t.Table("labels");
+  if (!labels) return;
+  TableReader reader(*labels, t.KeyPath("labels"), t.sink());
+  for (auto&& [key, value] : *labels) {
+    std::string k(key.str());
+    std::string path = reader.KeyPath(k);
+    t.sink()->Record(path, key.source().begin);
+    if (Status st = CheckLabelKey(k); !st.ok()) {
+      t.sink()->Error(key.source().begin, path, st.error().message());
+      continue;
+    }
+    if (!value.is_string()) {
+      t.sink()->Error(value.source().begin, path,
+                      "expected a string, got " + TypeName(value));
+      continue;
+    }
+    vm->labels[k] = value.as_string()->get();
+  }
+}
+
+void DecodeFileSyncRefs(TableReader& t, VmSpec* vm) {
+  auto refs = t.StringArray("file_sync");
+  if (!refs) return;
+  for (const auto& [index, ref] : *refs) {
+    if (Status st = CheckName(ref); !st.ok()) {
+      t.ElementError("file_sync", index, st.error().message());
+      continue;
+    }
+    auto earlier = std::find(vm->file_sync.begin(), vm->file_sync.end(), ref);
+    if (earlier != vm->file_sync.end()) {
+      t.ElementError("file_sync", index, "file_sync entry " + Quote(ref) + " is listed twice");
+      continue;
+    }
+    vm->file_sync.push_back(ref);
+  }
+}
+
+}  // namespace
+
+std::optional<VmSpec> DecodeVm(TableReader& t) {
+  VmSpec vm;
+  std::optional<std::string> name = DecodeName(t, "vm");
+  if (auto image = Reference(t, "image")) vm.image = *image;
+  if (auto kernel = Reference(t, "kernel")) vm.kernel = *kernel;
+  if (auto vcpus = t.Integer("vcpus")) {
+    if (*vcpus < 1 || *vcpus > kMaxVcpus)
+      t.ValueError("vcpus", "vcpus must be between 1 and " + std::to_string(kMaxVcpus) +
+                                ", got " + std::to_string(*vcpus));
+    else
+      vm.vcpus = static_cast<int>(*vcpus);
+  }
+  if (auto memory = t.Size("memory", kMinMemory)) vm.memory = *memory;
+  if (auto disk = t.Size("disk", kMinDisk)) vm.disk = *disk;
+  if (auto nat = t.Bool("nat")) vm.nat = *nat;
+  if (auto keep = t.Bool("keep_work_disk")) vm.keep_work_disk = *keep;
+  DecodeFileSyncRefs(t, &vm);
+  DecodeLabels(t, &vm);
+  if (!name) return std::nullopt;
+  vm.name = *name;
+  return vm;
+}
+
+}  // namespace banger::specs

@@ -1,0 +1,170 @@
+// The hostile layer corpus in tests/fixtures/oci/hostile: every case is
+// either refused with an error or contained inside the root, and a sentinel
+// file outside the root is never changed, replaced or removed.
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <catch2/catch.hpp>
+#include <functional>
+
+#include "reconciler/image/layer_extract.h"
+#include "reconciler/os/fs.h"
+#include "tests/integration/oci/oci_fixtures.h"
+#include "tests/support/test_env.h"
+
+using namespace banger;
+using namespace banger::testing;
+using image::ExtractOptions;
+using image::ExtractStats;
+using image::RootfsTree;
+
+namespace {
+
+enum class Outcome { kRefused, kContained };
+
+struct Case {
+  std::string generator;
+  Outcome outcome;
+  std::string error_mentions;  // substring of the error when refused
+  // Extra checks: (root, sentinel path, tree, stats).
+  std::function<void(const std::string&, const std::string&, const RootfsTree&,
+                     const ExtractStats&)>
+      check;
+};
+
+const char kSentinelText[] = "original sentinel\n";
+
+void RunCase(const Case& c) {
+  INFO(c.generator);
+  auto scratch = ScratchDir("banger-oci-hostile-");
+  std::string outside = JoinPath(scratch.path(), "outside");
+  std::string sentinel = WriteFile(outside, "sentinel", kSentinelText);
+  struct stat before;
+  REQUIRE(lstat(sentinel.c_str(), &before) == 0);
+  std::string layers_dir = JoinPath(scratch.path(), "layers");
+  REQUIRE(MakeDirs(layers_dir).ok());
+  RunFixture("hostile/" + c.generator, {layers_dir, sentinel});
+  std::string root = JoinPath(scratch.path(), "root");
+  REQUIRE(MakeDirs(root).ok());
+
+  RootfsTree tree(root);
+  ExtractOptions opts;
+  opts.oci_whiteouts = true;
+  opts.limits.max_total_bytes = 1 << 20;
+  opts.limits.max_entries = 1000;
+  ExtractStats stats;
+  Status st = ApplyLayers(LayerFiles(layers_dir), tree, opts, stats);
+  if (c.outcome == Outcome::kRefused) {
+    REQUIRE_FALSE(st.ok());
+    INFO(st.error().message());
+    CHECK(st.error().message().find(c.error_mentions) != std::string::npos);
+  } else {
+    INFO((st.ok() ? "" : st.error().message()));
+    REQUIRE(st.ok());
+  }
+
+  struct stat after;
+  REQUIRE(lstat(sentinel.c_str(), &after) == 0);
+  CHECK(S_ISREG(after.st_mode));
+  CHECK(after.st_ino == before.st_ino);
+  CHECK(after.st_nlink == 1);  // no hardlink to it was made anywhere
+  CHECK(Slurp(sentinel) == kSentinelText);
+  CHECK(ListTree(outside) == std::vector<std::string>{"sentinel"});
+  if (c.check) c.check(root, sentinel, tree, stats);
+}
+
+std::string Inside(const std::string& root, const std::string& abs) {
+  return JoinPath(root, abs.substr(1));
+}
+
+}  // namespace
+
+TEST_CASE("hostile layers are refused or contained") {
+  const std::vector<Case> cases = {
+      {"absolute_path.py", Outcome::kRefused, "absolute path", nullptr},
+      {"dotdot.py", Outcome::kRefused, "'..'", nullptr},
+      {"symlink_escape_write.py", Outcome::kContained, "",
+       [](const std::string& root, const std::string& sentinel, const RootfsTree& tree,
+          const ExtractStats&) {
+         // The write followed "esc" as if the root were "/".
+         CHECK(Slurp(Inside(root, sentinel)) == "pwned\n");
+         CHECK(tree.Find(sentinel.substr(1)) != nullptr);
+       }},
+      {"symlink_escape_across_layers.py", Outcome::kContained, "",
+       [](const std::string& root, const std::string& sentinel, const RootfsTree&,
+          const ExtractStats&) { CHECK(Slurp(Inside(root, sentinel)) == "pwned\n"); }},
+      {"symlink_to_root_write.py", Outcome::kContained, "",
+       [](const std::string& root, const std::string& sentinel, const RootfsTree&,
+          const ExtractStats&) { CHECK(Slurp(Inside(root, sentinel)) == "pwned\n"); }},
+      {"symlink_to_root_dot.py", Outcome::kContained, "",
+       [](const std::string& root, const std::string& sentinel, const RootfsTree&,
+          const ExtractStats&) { CHECK(Slurp(Inside(root, sentinel)) == "pwned\n"); }},
+      {"symlink_replaced_by_file.py", Outcome::kContained, "",
+       [](const std::string& root, const std::string&, const RootfsTree& tree,
+          const ExtractStats&) {
+         struct stat s;
+         REQUIRE(lstat(JoinPath(root, "f").c_str(), &s) == 0);
+         CHECK(S_ISREG(s.st_mode));
+         CHECK(Slurp(JoinPath(root, "f")) == "pwned\n");
+         CHECK(S_ISREG(tree.Find("f")->mode));
+       }},
+      {"symlink_loop.py", Outcome::kRefused, "too many symlinks", nullptr},
+      {"hardlink_dotdot.py", Outcome::kRefused, "'..'", nullptr},
+      {"hardlink_through_symlink.py", Outcome::kRefused, "hardlink target", nullptr},
+      {"whiteout_escape.py", Outcome::kRefused, "'..'", nullptr},
+      {"whiteout_through_symlink.py", Outcome::kRefused, "passes through symlink 'link'",
+       nullptr},
+      {"opaque_through_symlink.py", Outcome::kRefused, "passes through symlink 'link'",
+       nullptr},
+      {"device_nodes.py", Outcome::kContained, "",
+       [](const std::string& root, const std::string&, const RootfsTree& tree,
+          const ExtractStats& stats) {
+         CHECK(stats.skipped_devices == 2);
+         CHECK_FALSE(PathExists(JoinPath(root, "dev/mem")));
+         CHECK_FALSE(PathExists(JoinPath(root, "dev/sda")));
+         CHECK(tree.Find("dev/mem") == nullptr);
+         CHECK(Slurp(JoinPath(root, "dev/regular")) == "ok\n");
+       }},
+      {"huge_size.py", Outcome::kRefused, "exceeds the limit",
+       [](const std::string& root, const std::string&, const RootfsTree&, const ExtractStats&) {
+         CHECK_FALSE(PathExists(JoinPath(root, "huge")));
+       }},
+      {"bomb_bytes.py", Outcome::kRefused, "exceeds the limit", nullptr},
+      {"bomb_entries.py", Outcome::kRefused, "entries (limit)", nullptr},
+  };
+  for (const auto& c : cases) RunCase(c);
+}
+
+TEST_CASE("every generator in the hostile corpus is exercised") {
+  // A generator added without a case above would silently go untested.
+  auto names = ListDir(JoinPath(OciFixtureDir(), "hostile"));
+  REQUIRE(names.ok());
+  size_t generators = 0;
+  for (const auto& n : *names)
+    if (n.size() > 3 && n.substr(n.size() - 3) == ".py" && n != "common.py") ++generators;
+  CHECK(generators == 17);
+}
+
+TEST_CASE("device nodes are recorded as metadata when asked to") {
+  auto scratch = ScratchDir("banger-oci-devices-");
+  std::string layers_dir = JoinPath(scratch.path(), "layers");
+  REQUIRE(MakeDirs(layers_dir).ok());
+  RunFixture("hostile/device_nodes.py", {layers_dir, "/nonexistent"});
+  std::string root = JoinPath(scratch.path(), "root");
+  REQUIRE(MakeDirs(root).ok());
+  RootfsTree tree(root);
+  ExtractOptions opts;
+  opts.keep_device_nodes = true;
+  ExtractStats stats;
+  REQUIRE(ApplyLayers(LayerFiles(layers_dir), tree, opts, stats).ok());
+  CHECK(stats.skipped_devices == 0);
+  const auto* mem = tree.Find("dev/mem");
+  REQUIRE(mem != nullptr);
+  CHECK(S_ISCHR(mem->mode));
+  CHECK(mem->rdev == makedev(1, 1));
+  CHECK(S_ISBLK(tree.Find("dev/sda")->mode));
+  // On disk only an inert placeholder exists.
+  struct stat s;
+  REQUIRE(lstat(JoinPath(root, "dev/mem").c_str(), &s) == 0);
+  CHECK(S_ISREG(s.st_mode));
+}

@@ -1,0 +1,109 @@
+// Detached processes and the console logger against the real OS: what they
+// inherit, that they outlive their parent's bookkeeping, and that they end.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "reconciler/os/exec.h"
+#include "reconciler/os/fs.h"
+#include "reconciler/os/unique_fd.h"
+#include "reconciler/vmm/console_logger.h"
+#include "reconciler/vmm/detached_spawn.h"
+#include "reconciler/vmm/driver.h"
+#include "reconciler/vmm/process.h"
+#include "tests/integration/vmm/vmm_test_support.h"
+#include "tests/support/test_env.h"
+
+namespace banger::vmm {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string FdTarget(pid_t pid, int fd) {
+  char buf[256] = {};
+  std::string link = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+  ssize_t n = readlink(link.c_str(), buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+TEST_CASE("detached spawn: only stdio and the named fd are inherited") {
+  testing::AdoptDetachedProcesses();
+  // A descriptor some library opened without O_CLOEXEC must not leak.
+  UniqueFd leaky(open("/dev/zero", O_RDONLY));
+  REQUIRE(leaky.valid());
+  int p[2];
+  REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+  UniqueFd keep_r(p[0]), keep_w(p[1]);
+
+  DetachedCommand cmd;
+  cmd.argv = {FindProgram("sleep"), "30"};
+  cmd.env = DefaultEnvironment();
+  cmd.inherit_fds = {keep_r.get()};
+  auto pid = SpawnDetached(cmd);
+  REQUIRE(pid.ok());
+  uint64_t ticks = ProcessStartTicks(*pid);
+  REQUIRE(ticks != 0);
+  CHECK(testing::OpenFds(*pid) == std::vector<int>{0, 1, 2, keep_r.get()});
+  CHECK(FdTarget(*pid, 0) == "/dev/null");
+  CHECK(FdTarget(*pid, 1) == "/dev/null");
+  CHECK(getsid(*pid) != getsid(0));
+  CHECK(getsid(*pid) != *pid);  // not a session leader: cannot gain a tty
+
+  CHECK_FALSE(ProcessAlive(*pid, ticks + 1));  // a recycled PID is not ours
+  CHECK(SignalProcess(*pid, ticks + 1, SIGKILL).ok());
+  CHECK(ProcessAlive(*pid, ticks));
+  REQUIRE(KillProcess(*pid, ticks).ok());
+  CHECK_FALSE(ProcessAlive(*pid, ticks));
+  CHECK(testing::LeftoverChildren().empty());
+}
+
+TEST_CASE("detached spawn: an exec failure is an error and leaves nothing") {
+  testing::AdoptDetachedProcesses();
+  DetachedCommand cmd;
+  cmd.argv = {"/nonexistent/vmm"};
+  cmd.env = DefaultEnvironment();
+  auto pid = SpawnDetached(cmd);
+  REQUIRE_FALSE(pid.ok());
+  CHECK(pid.error().message() == "exec '/nonexistent/vmm': No such file or directory");
+  cmd.argv = {"relative"};
+  CHECK_FALSE(SpawnDetached(cmd).ok());
+  CHECK(testing::LeftoverChildren().empty());
+}
+
+TEST_CASE("console logger: holds none of the caller's fds and ends with its writer") {
+  testing::AdoptDetachedProcesses();
+  TempDir dir = testing::ScratchDir("banger-vmm-");
+  UniqueFd leaky(open("/dev/zero", O_RDONLY));
+  const std::string path = JoinPath(dir.path(), "console.log");
+  auto logger = StartConsoleLogger(path, 8192);
+  REQUIRE(logger.ok());
+  REQUIRE(logger->pid > 0);
+  std::vector<int> fds = testing::OpenFds(logger->pid);
+  REQUIRE(fds.size() == 5);  // stdio, the pipe, the log
+  CHECK(FdTarget(logger->pid, 0) == "/dev/null");
+  CHECK(FdTarget(logger->pid, fds[3]).rfind("pipe:", 0) == 0);
+  CHECK(FdTarget(logger->pid, fds[4]) == path);
+
+  std::string line(100, 'x');
+  line.back() = '\n';
+  for (int i = 0; i < 200; ++i) {
+    REQUIRE(write(logger->write_fd.get(), line.data(), line.size()) ==
+            static_cast<ssize_t>(line.size()));
+  }
+  logger->write_fd.Reset();  // EOF: the logger drains and exits
+  CHECK(WaitProcessGone(logger->pid, logger->start_ticks, 5s));
+  size_t current = testing::FileSize(path), previous = testing::FileSize(path + ".1");
+  CHECK(current + previous <= 8192);
+  CHECK(previous == 4096);
+  CHECK(current == 20000 % 4096);
+  CHECK(testing::LeftoverChildren().empty());
+}
+
+}  // namespace
+}  // namespace banger::vmm

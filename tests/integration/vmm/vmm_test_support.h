@@ -1,0 +1,44 @@
+// Helpers shared by the VMM integration tests: a guest kernel, the
+// Firecracker API double, and an audit of the processes a test started.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "reconciler/base/error.h"
+
+namespace banger::testing {
+
+// Debian's cloud kernel (vmlinuz), fetched once with `apt-get download` and
+// unpacked into $BANGER_CACHE_DIR (default /var/cache/banger-test), reused
+// by later runs.
+Result<std::string> CloudKernel();
+
+// The Firecracker API double and the API description it serves.
+std::string FirecrackerDouble();
+std::string FirecrackerApiSpec();
+
+// Makes this test process the subreaper of everything it starts, so detached
+// VMMs and loggers that outlive their parents are reparented here and can be
+// found. Call before starting anything.
+void AdoptDetachedProcesses();
+
+// Processes whose parent is this one and that still run, after reaping the
+// ones that ended. Waits up to `settle` for them to go away first.
+std::vector<pid_t> LeftoverChildren(
+    std::chrono::milliseconds settle = std::chrono::seconds(3));
+
+// Descriptors open in another process, by number.
+std::vector<int> OpenFds(pid_t pid);
+
+// Polls until `path` contains `needle` (checking path.1 too) or the timeout.
+bool WaitForText(const std::string& path, const std::string& needle,
+                 std::chrono::milliseconds timeout);
+
+// Size of a file, 0 if missing.
+size_t FileSize(const std::string& path);
+
+}  // namespace banger::testing

@@ -1,0 +1,171 @@
+// The request codec: every operation decodes from good input and survives a
+// round trip; bad input is rejected before anything runs, with the message
+// naming the field.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "helper/protocol/codec.h"
+
+namespace banger::helper {
+namespace {
+
+struct Good {
+  const char* frame;
+  const char* op;
+};
+
+const std::vector<Good> kGood = {
+    {R"({"op":"ping"})", "ping"},
+    {R"({"op":"ensure_bridge","name":"bg0","address":"172.30.0.1/24"})", "ensure_bridge"},
+    {R"({"op":"create_tap","name":"bgt-3f2a01","bridge":"bg0"})", "create_tap"},
+    {R"({"op":"open_tap","name":"bgt-3f2a01"})", "open_tap"},
+    {R"({"op":"assign_tap","name":"bgt-3f2a01","vm":"web-1.lab"})", "assign_tap"},
+    {R"({"op":"delete_tap","name":"bgt-3f2a01"})", "delete_tap"},
+    {R"({"op":"list_taps"})", "list_taps"},
+    {R"({"op":"nat_enable","address":"172.30.0.5","bridge":"bg0"})", "nat_enable"},
+    {R"({"op":"nat_disable","address":"172.30.0.5"})", "nat_disable"},
+    {R"({"op":"loop_attach","path":"/home/u/.local/share/banger/disk.img","read_only":true})",
+     "loop_attach"},
+    {R"({"op":"loop_detach","device":"/dev/loop12"})", "loop_detach"},
+    {R"({"op":"dm_snapshot_create","name":"bg-web","origin":"/dev/loop1","cow":"/dev/loop2",)"
+     R"("persistent":false,"chunk_sectors":16})",
+     "dm_snapshot_create"},
+    {R"({"op":"dm_snapshot_remove","name":"bg-web"})", "dm_snapshot_remove"},
+    {R"({"op":"chown_socket","path":"/run/user/1000/banger/web.sock"})", "chown_socket"},
+};
+
+TEST_CASE("every operation decodes from good input and round-trips") {
+  std::vector<std::string> seen;
+  for (const Good& g : kGood) {
+    INFO(g.frame);
+    auto request = DecodeRequest(g.frame);
+    REQUIRE(request.ok());
+    CHECK(std::string(OperationName(*request)) == g.op);
+    auto again = DecodeRequest(EncodeRequest(*request));
+    REQUIRE(again.ok());
+    CHECK(EncodeRequest(*again) == EncodeRequest(*request));
+    seen.push_back(g.op);
+  }
+  // The table covers the whole closed set.
+  CHECK(seen == OperationNames());
+}
+
+TEST_CASE("decoded fields carry the values sent") {
+  auto r = DecodeRequest(
+      R"({"op":"dm_snapshot_create","name":"bg-web","origin":"/dev/loop1","cow":"/dev/loop2",)"
+      R"("persistent":false,"chunk_sectors":16})");
+  REQUIRE(r.ok());
+  const auto& q = std::get<DmSnapshotCreateRequest>(*r);
+  CHECK(q.name == "bg-web");
+  CHECK(q.origin == "/dev/loop1");
+  CHECK(q.cow == "/dev/loop2");
+  CHECK_FALSE(q.persistent);
+  CHECK(q.chunk_sectors == 16);
+}
+
+struct Bad {
+  const char* frame;
+  const char* message;  // the exact error
+};
+
+const std::vector<Bad> kBad = {
+    {"not json", "request is not valid JSON"},
+    {"[1,2]", "request is not a JSON object"},
+    {R"({"name":"bg0"})", "request: missing field 'op'"},
+    {R"({"op":7})", "request: field 'op' must be a string, not number"},
+    {R"({"op":"format_disk"})", "unknown operation 'format_disk'"},
+    {R"({"op":"ping","verbose":true})", "request 'ping': unknown field 'verbose'"},
+    {R"({"op":"create_tap","name":"bgt-1","bridge":"bg0","colour":"red"})",
+     "request 'create_tap': unknown field 'colour'"},
+    {R"({"op":"create_tap","name":"bgt-1"})", "request 'create_tap': missing field 'bridge'"},
+    {R"({"op":"ensure_bridge","address":"172.30.0.1/24"})",
+     "request 'ensure_bridge': missing field 'name'"},
+    {R"({"op":"create_tap","name":5,"bridge":"bg0"})",
+     "request 'create_tap': field 'name' must be a string, not number"},
+    {R"({"op":"loop_attach","path":"/a/b","read_only":"yes"})",
+     "request 'loop_attach': field 'read_only' must be a boolean, not string"},
+    {R"({"op":"dm_snapshot_create","name":"bg-a","origin":"/dev/loop1","cow":"/dev/loop2",)"
+     R"("persistent":true,"chunk_sectors":-8})",
+     "request 'dm_snapshot_create': field 'chunk_sectors' must be an unsigned integer, not number"},
+    {R"({"op":"delete_tap","name":null})",
+     "request 'delete_tap': field 'name' must be a string, not null"},
+    {R"({"op":"delete_tap","name":"lo"})",
+     "request 'delete_tap': field 'name': 'lo' does not start with banger's prefix 'bg'"},
+    {R"({"op":"delete_tap","name":"eth0"})",
+     "request 'delete_tap': field 'name': 'eth0' does not start with banger's prefix 'bg'"},
+    {R"({"op":"create_tap","name":"tap0","bridge":"bg0"})",
+     "request 'create_tap': field 'name': 'tap0' does not start with banger's prefix 'bg'"},
+    {R"({"op":"create_tap","name":"bgt-0123456789ab","bridge":"bg0"})",
+     "request 'create_tap': field 'name': 'bgt-0123456789ab' is 16 characters, longer than "
+     "the 15 an interface name allows"},
+    {R"({"op":"create_tap","name":"bgt-1","bridge":"bg_0"})",
+     "request 'create_tap': field 'bridge': 'bg_0' contains '_'; allowed are [a-z0-9-]"},
+    {R"({"op":"open_tap","name":"bgT-1"})",
+     "request 'open_tap': field 'name': 'bgT-1' contains 'T'; allowed are [a-z0-9-]"},
+    {R"({"op":"open_tap","name":""})", "request 'open_tap': field 'name': an interface name is empty"},
+    {R"({"op":"open_tap","name":"bg0/../x"})",
+     "request 'open_tap': field 'name': 'bg0/../x' contains '/'; allowed are [a-z0-9-]"},
+    {R"({"op":"assign_tap","name":"bgt-1","vm":"web vm"})",
+     "request 'assign_tap': field 'vm': 'web vm' contains '\\x20'; allowed are [A-Za-z0-9._-]"},
+    {R"({"op":"ensure_bridge","name":"bg0","address":"172.30.0.1"})",
+     "request 'ensure_bridge': field 'address': '172.30.0.1' is not in CIDR form (like "
+     "172.30.0.1/24)"},
+    {R"({"op":"ensure_bridge","name":"bg0","address":"172.30.0.0/24"})",
+     "request 'ensure_bridge': field 'address': '172.30.0.0/24' is the network or broadcast "
+     "address, not a host address"},
+    {R"({"op":"ensure_bridge","name":"bg0","address":"172.30.0.1/31"})",
+     "request 'ensure_bridge': field 'address': '172.30.0.1/31': prefix length must be 8..30"},
+    {R"({"op":"nat_enable","address":"300.1.1.1","bridge":"bg0"})",
+     "request 'nat_enable': field 'address': '300.1.1.1' is not an IPv4 address"},
+    {R"({"op":"nat_disable","address":"fe80::1"})",
+     "request 'nat_disable': field 'address': 'fe80::1' is not an IPv4 address"},
+    {R"({"op":"loop_attach","path":"disk.img","read_only":false})",
+     "request 'loop_attach': field 'path': 'disk.img' is not an absolute path"},
+    {R"({"op":"loop_attach","path":"/home/u/../../etc/shadow","read_only":true})",
+     "request 'loop_attach': field 'path': '/home/u/../../etc/shadow' has a '..' component"},
+    {R"({"op":"loop_detach","device":"/dev/sda"})",
+     "request 'loop_detach': field 'device': '/dev/sda' is not a loop device (/dev/loopN)"},
+    {R"({"op":"loop_detach","device":"/dev/loop1x"})",
+     "request 'loop_detach': field 'device': '/dev/loop1x' is not a loop device (/dev/loopN)"},
+    {R"({"op":"dm_snapshot_create","name":"bg-a","origin":"/dev/loop1","cow":"/dev/loop1",)"
+     R"("persistent":true,"chunk_sectors":8})",
+     "request 'dm_snapshot_create': field 'cow': must differ from 'origin'"},
+    {R"({"op":"dm_snapshot_create","name":"bg-a","origin":"/dev/loop1","cow":"/dev/loop2",)"
+     R"("persistent":true,"chunk_sectors":12})",
+     "request 'dm_snapshot_create': field 'chunk_sectors': 12 is not a power of two in 8..2048"},
+    {R"({"op":"dm_snapshot_remove","name":"root"})",
+     "request 'dm_snapshot_remove': field 'name': 'root' does not start with banger's prefix 'bg'"},
+    {R"({"op":"chown_socket","path":"/run/user/1000//x.sock"})",
+     "request 'chown_socket': field 'path': '/run/user/1000//x.sock' has an empty component"},
+    {R"({"op":"chown_socket","path":"/run/user/1000/./x.sock"})",
+     "request 'chown_socket': field 'path': '/run/user/1000/./x.sock' has a '.' component"},
+};
+
+TEST_CASE("bad requests are rejected with a message naming the field") {
+  for (const Bad& b : kBad) {
+    INFO(b.frame);
+    auto request = DecodeRequest(b.frame);
+    REQUIRE_FALSE(request.ok());
+    CHECK(request.error().message() == b.message);
+  }
+}
+
+TEST_CASE("a frame over the size limit is refused before parsing") {
+  std::string big = R"({"op":"ping","pad":")" + std::string(kMaxFrameSize, 'x') + "\"}";
+  auto request = DecodeRequest(big);
+  REQUIRE_FALSE(request.ok());
+  CHECK(request.error().code() == Code::kCorruption);
+}
+
+TEST_CASE("ValidateRequest applies the same checks the decoder does") {
+  CHECK(ValidateRequest(CreateTapRequest{"bgt-1", "bg0"}).ok());
+  auto st = ValidateRequest(DeleteTapRequest{"eth0"});
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message() ==
+        "request 'delete_tap': field 'name': 'eth0' does not start with banger's prefix 'bg'");
+}
+
+}  // namespace
+}  // namespace banger::helper

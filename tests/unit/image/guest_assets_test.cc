@@ -1,0 +1,139 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <set>
+
+#include "reconciler/image/guest_assets.h"
+#include "reconciler/image/staging_walk.h"
+#include "reconciler/os/fs.h"
+#include "tests/support/test_env.h"
+
+using namespace banger;
+using namespace banger::image;
+
+namespace {
+
+std::string ReadLinkAt(const std::string& path) {
+  char buf[4096];
+  ssize_t n = readlink(path.c_str(), buf, sizeof buf);
+  return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
+}
+
+}  // namespace
+
+TEST_CASE("embedded guest files match guest/rootfs") {
+  // .incbin inputs are not build dependencies; a stale binary fails here.
+  for (const GuestFile& f : GuestFiles()) {
+    INFO(f.source_path);
+    auto on_disk = ReadFile(JoinPath(testing::SourceDir(), std::string(f.source_path)));
+    REQUIRE(on_disk.ok());
+    CHECK(*on_disk == f.content);
+    CHECK(std::string(f.source_path) == "guest/rootfs/" + std::string(f.image_path));
+  }
+}
+
+TEST_CASE("every file under guest/rootfs is installed") {
+  std::set<std::string> embedded;
+  for (const GuestFile& f : GuestFiles()) embedded.insert(std::string(f.image_path));
+  std::set<std::string> on_disk;
+  Status st = WalkStaging(JoinPath(testing::SourceDir(), "guest/rootfs"),
+                          [&](const std::string& rel, const struct stat& s) -> Status {
+                            if (S_ISREG(s.st_mode)) on_disk.insert(rel);
+                            return OkStatus();
+                          });
+  REQUIRE(st.ok());
+  CHECK(on_disk == embedded);
+}
+
+TEST_CASE("the asset set is complete") {
+  std::set<std::string> paths;
+  for (const GuestFile& f : GuestFiles()) paths.insert(std::string(f.image_path));
+  for (const char* required : {"usr/lib/banger/net-bootstrap.sh", "usr/lib/banger/ready.sh",
+                               "etc/systemd/system/banger-net.service",
+                               "etc/systemd/system/banger-hostkeys.service",
+                               "etc/systemd/system/banger-ready.service",
+                               "etc/ssh/sshd_config.d/banger.conf"}) {
+    CHECK(paths.count(required) == 1);
+  }
+  for (const GuestFile& f : GuestFiles()) {
+    bool script = std::string(f.image_path).find(".sh") != std::string::npos;
+    CHECK(f.mode == (script ? 0755u : 0644u));
+  }
+  std::string sshd;
+  for (const GuestFile& f : GuestFiles()) {
+    if (f.image_path == "etc/ssh/sshd_config.d/banger.conf") sshd = std::string(f.content);
+  }
+  for (const char* line : {"PermitRootLogin prohibit-password\n", "PasswordAuthentication no\n",
+                           "KbdInteractiveAuthentication no\n", "StrictModes yes\n"}) {
+    CHECK(sshd.find(line) != std::string::npos);
+  }
+}
+
+TEST_CASE("unit ordering: network before sshd, keys before sshd, readiness after") {
+  auto content = [](std::string_view path) {
+    for (const GuestFile& f : GuestFiles()) {
+      if (f.image_path == path) return std::string(f.content);
+    }
+    return std::string();
+  };
+  std::string net = content("etc/systemd/system/banger-net.service");
+  CHECK(net.find("Before=network.target network-online.target ssh.service") != std::string::npos);
+  CHECK(net.find("WantedBy=multi-user.target") != std::string::npos);
+  CHECK(net.find("Type=oneshot") != std::string::npos);
+  std::string keys = content("etc/systemd/system/banger-hostkeys.service");
+  CHECK(keys.find("Before=ssh.service") != std::string::npos);
+  CHECK(keys.find("ExecStart=/usr/bin/ssh-keygen -A") != std::string::npos);
+  std::string ready = content("etc/systemd/system/banger-ready.service");
+  CHECK(ready.find("After=ssh.service") != std::string::npos);
+}
+
+TEST_CASE("injection installs assets, enables units and drops host keys") {
+  TempDir dir = testing::ScratchDir();
+  const std::string root = dir.path();
+  testing::WriteFile(root, "etc/ssh/ssh_host_ed25519_key", "secret");
+  testing::WriteFile(root, "etc/ssh/ssh_host_ed25519_key.pub", "ssh-ed25519 AAAA");
+  testing::WriteFile(root, "etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\n");
+  testing::WriteFile(root, "etc/machine-id", "0123456789abcdef0123456789abcdef\n");
+  testing::WriteFile(root, "usr/lib/systemd/system/ssh.service", "[Unit]\n");
+  RootfsTree tree(root);
+  tree.Set("etc/ssh/ssh_host_ed25519_key", EntryMeta{0, 0, S_IFREG | 0600, 0, {}});
+
+  REQUIRE(InjectGuestAssets(tree).ok());
+
+  CHECK_FALSE(PathExists(root + "/etc/ssh/ssh_host_ed25519_key"));
+  CHECK_FALSE(PathExists(root + "/etc/ssh/ssh_host_ed25519_key.pub"));
+  CHECK(tree.Find("etc/ssh/ssh_host_ed25519_key") == nullptr);
+  CHECK(*ReadFile(root + "/etc/machine-id") == "");
+  REQUIRE(tree.Find("etc/machine-id"));
+  CHECK(tree.Find("etc/machine-id")->mode == (S_IFREG | 0444));
+
+  const EntryMeta* script = tree.Find("usr/lib/banger/net-bootstrap.sh");
+  REQUIRE(script);
+  CHECK(script->mode == (S_IFREG | 0755));
+  CHECK(script->uid == 0);
+  REQUIRE(tree.Find("usr/lib/banger"));
+  CHECK(tree.Find("usr/lib/banger")->mode == (S_IFDIR | 0755));
+
+  const std::string wants = root + "/etc/systemd/system/multi-user.target.wants/";
+  CHECK(ReadLinkAt(wants + "banger-net.service") == "/etc/systemd/system/banger-net.service");
+  CHECK(ReadLinkAt(wants + "banger-hostkeys.service") == "/etc/systemd/system/banger-hostkeys.service");
+  CHECK(ReadLinkAt(wants + "banger-ready.service") == "/etc/systemd/system/banger-ready.service");
+  CHECK(ReadLinkAt(wants + "ssh.service") == "/lib/systemd/system/ssh.service");
+  // No udev in this tree: serial gettys would wait for device units.
+  CHECK(ReadLinkAt(root + "/etc/systemd/system/serial-getty@ttyS0.service") == "/dev/null");
+  REQUIRE(tree.Find("etc/systemd/system/serial-getty@ttyS0.service"));
+  CHECK(tree.Find("etc/systemd/system/serial-getty@ttyS0.service")->mode == (S_IFLNK | 0777));
+}
+
+TEST_CASE("images with udev keep their gettys; images without sshd get no ssh link") {
+  TempDir dir = testing::ScratchDir();
+  testing::WriteFile(dir.path(), "usr/lib/systemd/systemd-udevd", "");
+  RootfsTree tree(dir.path());
+  auto links = GuestLinks(tree);
+  for (const auto& l : links) {
+    CHECK(l.target != "/dev/null");
+    CHECK(l.image_path.find("ssh.service") == std::string::npos);
+  }
+  CHECK(links.size() == 4);
+}
