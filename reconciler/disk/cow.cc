@@ -1,126 +1,14 @@
 #include "reconciler/disk/cow.h"
 
-#include <fcntl.h>
-#include <linux/magic.h>
 #include <stdlib.h>
-#include <sys/statfs.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <memory>
-#include <vector>
 
 #include "reconciler/disk/disk_file.h"
 #include "reconciler/os/fs.h"
-#include "reconciler/os/unique_fd.h"
 
 namespace banger::disk {
-
-std::string_view CowMethodName(CowMethod method) {
-  switch (method) {
-    case CowMethod::kQcow2: return "qcow2";
-    case CowMethod::kReflink: return "reflink";
-    case CowMethod::kDmSnapshot: return "dm-snapshot";
-    case CowMethod::kCopy: return "copy";
-  }
-  return "unknown";
-}
-
-Result<CowMethod> ParseCowMethod(std::string_view name) {
-  for (CowMethod m : {CowMethod::kQcow2, CowMethod::kReflink,
-                      CowMethod::kDmSnapshot, CowMethod::kCopy}) {
-    if (CowMethodName(m) == name) return m;
-  }
-  return InvalidArgument("unknown copy-on-write method " + Quote(name) +
-                         " (expected qcow2, reflink, dm-snapshot or copy)");
-}
-
-Result<CowMethod> ChooseCowMethod(std::string_view vmm_name,
-                                  const CowProbe& probe, bool dm_available) {
-  if (vmm_name == "qemu") return CowMethod::kQcow2;
-  if (vmm_name == "firecracker") {
-    if (probe.reflink) return CowMethod::kReflink;
-    if (dm_available) return CowMethod::kDmSnapshot;
-    return CowMethod::kCopy;
-  }
-  return InvalidArgument("choose copy-on-write method: unknown VMM " +
-                         Quote(vmm_name) + " (expected qemu or firecracker)");
-}
-
-std::string_view DriveFormat(CowMethod method) {
-  return method == CowMethod::kQcow2 ? "qcow2" : "raw";
-}
-
-std::string DescribeCowMethod(CowMethod method, const CowProbe& probe) {
-  switch (method) {
-    case CowMethod::kQcow2: return "qcow2 overlay";
-    case CowMethod::kReflink:
-      return probe.fs_type.empty() ? "reflink" : "reflink (" + probe.fs_type + ")";
-    case CowMethod::kDmSnapshot: return "dm-snapshot";
-    case CowMethod::kCopy: return "sparse copy";
-  }
-  return "unknown";
-}
-
-namespace {
-
-// Not in <linux/magic.h>: ZFS is out of tree, FUSE keeps its own.
-constexpr unsigned long kZfsMagic = 0x2fc12fc1;
-constexpr unsigned long kFuseMagic = 0x65735546;
-
-// An anonymous file in `dir`: created and unlinked at once so it vanishes
-// with its fd whatever happens next.
-Result<UniqueFd> AnonymousFile(const std::string& dir) {
-  std::string templ = JoinPath(dir, ".banger-reflink-probe-XXXXXX");
-  UniqueFd fd(mkostemp(templ.data(), O_CLOEXEC));
-  if (!fd.valid()) return Error::FromErrno("create probe file in " + Quote(dir));
-  if (unlink(templ.c_str()) != 0) return Error::FromErrno("remove " + Quote(templ));
-  return fd;
-}
-
-}  // namespace
-
-std::string FilesystemName(long f_type) {
-  switch (static_cast<unsigned long>(f_type)) {
-    case XFS_SUPER_MAGIC: return "xfs";
-    case BTRFS_SUPER_MAGIC: return "btrfs";
-    case EXT4_SUPER_MAGIC: return "ext4";
-    case TMPFS_MAGIC: return "tmpfs";
-    case OVERLAYFS_SUPER_MAGIC: return "overlayfs";
-    case F2FS_SUPER_MAGIC: return "f2fs";
-    case kZfsMagic: return "zfs";
-    case NFS_SUPER_MAGIC: return "nfs";
-    case kFuseMagic: return "fuse";
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(f_type));
-  return buf;
-}
-
-Result<CowProbe> ProbeCowMethods(const std::string& dir) {
-  struct statfs sfs;
-  if (statfs(dir.c_str(), &sfs) != 0) return Error::FromErrno("statfs " + Quote(dir));
-  CowProbe probe;
-  probe.fs_type = FilesystemName(sfs.f_type);
-
-  BANGER_ASSIGN_OR_RETURN(UniqueFd src, AnonymousFile(dir));
-  BANGER_ASSIGN_OR_RETURN(UniqueFd dst, AnonymousFile(dir));
-  // One filesystem block of data: cloning an empty file succeeds on some
-  // filesystems without proving that extents can be shared.
-  std::vector<char> block(sfs.f_bsize > 0 ? static_cast<size_t>(sfs.f_bsize) : 4096, 'b');
-  if (pwrite(src.get(), block.data(), block.size(), 0) != static_cast<ssize_t>(block.size()))
-    return Error::FromErrno("write probe file in " + Quote(dir));
-
-  const std::string name = "probe file in " + dir;
-  Status cloned = ReflinkFile(src.get(), dst.get(), name, name);
-  if (cloned.ok()) {
-    probe.reflink = true;
-  } else if (!IsReflinkUnsupported(cloned.error().sys_errno())) {
-    return std::move(cloned).error().WithContext("probe reflink in " + Quote(dir));
-  }
-  return probe;
-}
 
 namespace {
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "reconciler/disk/cow.h"
+#include "reconciler/disk/fs_probe.h"
 #include "reconciler/os/exec.h"
 #include "tests/integration/disk/disk_fixtures.h"
 #include "tests/support/test_env.h"

@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include "reconciler/disk/cow.h"
+#include "reconciler/disk/cow_method.h"
 #include "reconciler/disk/disk_file.h"
+#include "reconciler/disk/fs_probe.h"
 
 using namespace banger;
 using namespace banger::disk;
