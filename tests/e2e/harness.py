@@ -1,0 +1,133 @@
+"""Shared pieces of the end-to-end tests: run the real banger binaries in
+throwaway state dirs, network namespaces and (optionally) as an unprivileged
+user, and make sure nothing is left behind."""
+
+import os
+import pathlib
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("BANGER_BUILD_DIR", REPO / "build"))
+BANGER = os.environ.get("BANGER_BIN", str(BUILD / "reconciler" / "banger"))
+HELPER = os.environ.get("BANGER_HELPER_BIN", str(BUILD / "helper" / "banger-helper"))
+# Downloads (kernel packages, debootstrap trees) are cached outside the clone.
+CACHE = os.environ.get("BANGER_CACHE_DIR", "/var/cache/banger-test")
+TEST_USER = "banger-test"
+
+
+def ensure_test_user():
+    """The unprivileged user the engine runs as in end-to-end tests."""
+    try:
+        pw = pwd.getpwnam(TEST_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--create-home", "--shell", "/bin/bash",
+                        TEST_USER], check=True)
+        pw = pwd.getpwnam(TEST_USER)
+    return pw
+
+
+class Scratch:
+    """A temp dir (state dir, spec files) removed at exit."""
+
+    def __init__(self, prefix="banger-e2e-", owner=None):
+        self.path = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
+        os.chmod(self.path, 0o755)
+        if owner is not None:
+            os.chown(self.path, owner.pw_uid, owner.pw_gid)
+
+    def write(self, name, text):
+        p = self.path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+        return p
+
+    def close(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def banger_env(state_dir, extra=None):
+    env = {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": os.environ.get("HOME", "/root"),
+        "LANG": "C.UTF-8",
+        "BANGER_STATE_DIR": str(state_dir),
+        "BANGER_CACHE_DIR": CACHE,
+        "NO_COLOR": "1",
+    }
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_banger(args, env, timeout=600, stdin=None, netns=None, user=None, check=False):
+    """Runs banger; returns CompletedProcess with text output."""
+    argv = [BANGER] + list(args)
+    if user is not None:
+        argv = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
+                "--init-groups", "--"] + argv
+    if netns:
+        argv = ["ip", "netns", "exec", netns] + argv
+    proc = subprocess.run(argv, env=env, input=stdin, text=True, capture_output=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"banger {' '.join(args)} exited {proc.returncode}\n"
+                             f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+class Netns:
+    """A network namespace for one test, deleted at close even on failure."""
+
+    def __init__(self, prefix="bgtest"):
+        self.name = f"{prefix}-{os.getpid()}-{int(time.time() * 1000) % 100000}"
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+        subprocess.run(["ip", "-n", self.name, "link", "set", "lo", "up"], check=True)
+
+    def close(self):
+        subprocess.run(["ip", "netns", "delete", self.name], check=False)
+
+
+class Process:
+    """A background process we started; killed by PID at close."""
+
+    def __init__(self, argv, env=None, log=None):
+        self.log = open(log, "w") if log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(argv, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def close(self, sig=signal.SIGTERM, grace=10):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.log is not subprocess.DEVNULL:
+            self.log.close()
+
+
+def vmm_pids_under(directory):
+    """PIDs of processes whose command line mentions `directory` (our own
+    state dir, so only VMMs this test started)."""
+    pids = []
+    needle = str(directory).encode()
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if needle in cmdline:
+            pids.append(int(entry.name))
+    return pids
