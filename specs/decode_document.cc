@@ -1,4 +1,5 @@
-// The top level of a spec document, [settings] and [[file_sync]].
+// The top level of a spec document, [settings] and [[file_sync]], and the
+// key lists of every table.
 #include <algorithm>
 
 #include "specs/decoders.h"
@@ -45,6 +46,24 @@ void DecodeArray(const toml::table& root, const std::string& kind, DiagnosticSin
 }
 
 }  // namespace
+
+// Decoders reject any key not listed here, and a unit test holds
+// schemas/banger.schema.json to the same lists.
+const std::map<std::string, std::vector<std::string>>& KnownKeys() {
+  static const auto* keys = new std::map<std::string, std::vector<std::string>>{
+      {"", {"settings", "kernel", "image", "file_sync", "vm"}},
+      {"settings", {"bridge", "subnet", "vmm", "state_dir", "kernel_catalog"}},
+      {"kernel", {"name", "deb", "path", "url", "sha256", "catalog"}},
+      {"kernel.path", {"kernel", "initrd", "modules"}},
+      {"image", {"name", "oci", "platform", "insecure", "dir", "tar", "debootstrap", "size"}},
+      {"image.debootstrap", {"suite", "mirror", "include"}},
+      {"file_sync", {"name", "host", "guest", "mode"}},
+      {"vm",
+       {"name", "image", "kernel", "vcpus", "memory", "disk", "nat", "keep_work_disk",
+        "file_sync", "labels"}},
+  };
+  return *keys;
+}
 
 std::optional<std::string> DecodeName(TableReader& t, std::string_view kind) {
   std::optional<std::string> name = t.String("name", /*required=*/true);
@@ -95,7 +114,7 @@ Settings DecodeSettings(TableReader& t, const std::string& base_dir) {
                               ": expected 'auto', 'qemu' or 'firecracker'" +
                               DidYouMean(*vmm, kVmms));
   }
-  if (auto dir = t.String("state_dir", false)) {
+  if (auto dir = t.String("state_dir")) {
     if (dir->empty())
       t.ValueError("state_dir", "must not be empty");
     else

@@ -1,5 +1,7 @@
 #include "reconciler/apply/step_runner.h"
 
+#include "reconciler/apply/vm_inputs.h"
+
 #include <ctime>
 
 namespace banger::apply {
@@ -118,27 +120,7 @@ Status StepRunner::RunFileSync(const plan::Step& step) {
 }
 
 Result<VmInputs> StepRunner::ResolveInputs(const specs::VmSpec& spec) const {
-  model::StoreSnapshot snap = records_.Copy();
-  VmInputs in;
-  auto k = snap.kernels.find(spec.kernel);
-  if (k == snap.kernels.end())
-    return FailedPrecondition("kernel " + Quote(spec.kernel) + " is not built");
-  auto i = snap.images.find(spec.image);
-  if (i == snap.images.end())
-    return FailedPrecondition("image " + Quote(spec.image) + " is not built");
-  in.kernel = k->second;
-  in.image = i->second;
-  for (const auto& f : spec.file_sync) {
-    if (const auto* d = desired_.FindFileSync(f)) {
-      in.file_syncs.push_back(*d);
-    } else if (auto r = snap.file_syncs.find(f); r != snap.file_syncs.end()) {
-      in.file_syncs.push_back(r->second.spec);
-    } else {
-      return FailedPrecondition("file_sync " + Quote(f) + " is not declared");
-    }
-  }
-  in.settings = desired_.settings;
-  return in;
+  return ResolveVmInputs(spec, records_.Copy(), &desired_);
 }
 
 Status StepRunner::CreateVm(const specs::VmSpec& spec, const model::VmRecord* previous,

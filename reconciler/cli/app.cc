@@ -27,6 +27,11 @@ int Main(int argc, char** argv) {
   AddValidateCommand(app, console, command);
   AddPlanCommand(app, console, command);
   AddApplyCommand(app, console, command);
+  CLI::App* vm = app.add_subcommand("vm", "inspect and operate VMs");
+  vm->require_subcommand(1);
+  AddVmListCommands(vm, console, command);
+  AddVmLogsCommand(vm, console, command);
+  AddVmLifecycleCommands(vm, console, command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -40,6 +40,9 @@ int Fail(Console& console, const Error& error);
 void AddValidateCommand(CLI::App& app, Console& console, Command& command);
 void AddPlanCommand(CLI::App& app, Console& console, Command& command);
 void AddApplyCommand(CLI::App& app, Console& console, Command& command);
+void AddVmListCommands(CLI::App* vm, Console& console, Command& command);
+void AddVmLogsCommand(CLI::App* vm, Console& console, Command& command);
+void AddVmLifecycleCommands(CLI::App* vm, Console& console, Command& command);
 
 // Runs the CLI; the process exit code.
 int Main(int argc, char** argv);
