@@ -27,6 +27,8 @@ int Main(int argc, char** argv) {
   AddValidateCommand(app, console, command);
   AddPlanCommand(app, console, command);
   AddApplyCommand(app, console, command);
+  AddArtifactCommands(app, console, command);
+  AddHelperCommand(app, console, command);
   CLI::App* vm = app.add_subcommand("vm", "inspect and operate VMs");
   vm->require_subcommand(1);
   AddVmListCommands(vm, console, command);

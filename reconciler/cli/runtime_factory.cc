@@ -14,13 +14,18 @@ Result<Runtime> MakeRuntime(const store::StatePaths& paths, const specs::Setting
   (void)settings;
   const std::string cache = store::CacheDirFromProcess();
   Runtime rt;
-  rt.kernels = std::make_unique<kernel::FileKernelStore>(paths.kernels_dir(), paths.staging_dir(),
-                                                         cache, SystemRunner());
+  auto kernels = std::make_unique<kernel::FileKernelStore>(paths.kernels_dir(),
+                                                           paths.staging_dir(), cache,
+                                                           SystemRunner());
+  rt.kernel_store = kernels.get();
+  rt.kernels = std::move(kernels);
   image::ImageStoreOptions opts;
   opts.images_dir = paths.images_dir();
   opts.staging_dir = paths.staging_dir();
-  rt.images = std::make_unique<image::FileImageStore>(
+  auto images = std::make_unique<image::FileImageStore>(
       opts, image::BuiltinImageSources({.cache_dir = cache, .runner = nullptr}));
+  rt.image_store = images.get();
+  rt.images = std::move(images);
   runtime::VmRuntimeOptions vm;
   vm.paths = paths;
   vm.home = HomeDir();

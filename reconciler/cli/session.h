@@ -14,11 +14,16 @@
 #include "reconciler/store/store.h"
 #include "specs/loader.h"
 
+namespace banger::kernel { class FileKernelStore; }
+namespace banger::image { class FileImageStore; }
+
 namespace banger::cli {
 
 // The real effect implementations for one state dir.
 struct Runtime {
   std::unique_ptr<apply::KernelStore> kernels;
+  kernel::FileKernelStore* kernel_store = nullptr;  // `kernels`, for list/show
+  image::FileImageStore* image_store = nullptr;     // `images`, for list/show
   std::unique_ptr<apply::ImageStore> images;
   std::unique_ptr<apply::VmRuntime> vms;
 };
