@@ -55,8 +55,7 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -L 'unit|integration'
 
 demo: deps build
-	$(BANGER) validate -f examples/lab.toml
-	$(BANGER) plan -f examples/lab.toml
+	BANGER_BIN=$(BANGER) /usr/bin/python3 examples/demo.py
 
 bench: deps build
 	python3 tests/bench/run.py --banger $(BANGER)

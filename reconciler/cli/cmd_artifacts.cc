@@ -127,13 +127,13 @@ int KernelCatalog(Console& c) {
   const auto& settings = s->snapshot->settings;
   auto catalog = kernel::LoadCatalog(settings ? settings->kernel_catalog : "");
   if (!catalog.ok()) return Fail(c, catalog.error());
-  c.out << std::left << std::setw(24) << "NAME" << std::setw(28) << "VERSION" << std::setw(8)
+  c.out << std::left << std::setw(32) << "NAME" << std::setw(28) << "VERSION" << std::setw(8)
         << "PULLED" << "ORIGIN\n";
   for (const auto& e : *catalog) {
     bool pulled = false;
     for (const auto& [_, rec] : s->snapshot->kernels)
       pulled |= rec.spec.source == specs::KernelSource::kCatalog && rec.spec.catalog == e.name;
-    c.out << std::left << std::setw(24) << e.name << std::setw(28) << e.version << std::setw(8)
+    c.out << std::left << std::setw(32) << e.name << std::setw(28) << e.version << std::setw(8)
           << (pulled ? "yes" : "no") << e.origin << "\n";
   }
   return kExitOk;

@@ -1,9 +1,12 @@
+#include <cstdlib>
+
 // Wires the real effect implementations for a state dir.
 #include "reconciler/cli/session.h"
 #include "reconciler/image/file_image_store.h"
 #include "reconciler/kernel/file_kernel_store.h"
 #include "reconciler/os/exec.h"
 #include "reconciler/os/fs.h"
+#include "reconciler/runtime/helper_network.h"
 #include "reconciler/runtime/local_vm_runtime.h"
 #include "reconciler/vmm/firecracker/firecracker_driver.h"
 #include "reconciler/vmm/qemu/qemu_driver.h"
@@ -31,6 +34,9 @@ Result<Runtime> MakeRuntime(const store::StatePaths& paths, const specs::Setting
   vm.home = HomeDir();
   vm.drivers.push_back(std::make_unique<vmm::QemuDriver>());
   vm.drivers.push_back(std::make_unique<vmm::FirecrackerDriver>());
+  runtime::HelperNetworkOptions net;
+  if (const char* pool = getenv("BANGER_TAP_POOL"); pool && *pool) net.pool_size = std::strtoul(pool, nullptr, 10);
+  vm.network = std::make_unique<runtime::HelperVmNetwork>(net);
   rt.vms = std::make_unique<runtime::LocalVmRuntime>(std::move(vm));
   return rt;
 }

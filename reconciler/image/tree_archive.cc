@@ -119,6 +119,9 @@ Status WriteTreeTarball(const RootfsTree& tree, const std::string& out_path) {
   ArchivePtr a(archive_write_new());
   if (!a) return Error(Code::kInternal, "archive_write_new failed");
   archive_write_set_format_pax_restricted(a.get());
+  // Names are bytes, not text: without this, libarchive tries to convert
+  // them to UTF-8 through the locale and fails on non-ASCII names under C.
+  archive_write_set_format_option(a.get(), "pax", "hdrcharset", "BINARY");
   if (archive_write_open_fd(a.get(), fd.get()) != ARCHIVE_OK) {
     return ArchiveError(a.get(), "open " + Quote(tmp));
   }
