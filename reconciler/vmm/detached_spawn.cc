@@ -202,9 +202,26 @@ Result<pid_t> SpawnDetached(const DetachedCommand& command) {
 Result<pid_t> ForkDetached(const std::vector<int>& keep_fds, void (*body)(void*), void* arg) {
   UniqueFd devnull(open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!devnull.valid()) return Error::FromErrno("open '/dev/null'");
-  std::vector<int> keep = SortedUnique(keep_fds);
+  // Closed by the child once it has shed the caller's descriptors, so on
+  // return the child provably holds nothing but `keep_fds`.
+  int ready_pipe[2];
+  if (pipe2(ready_pipe, O_CLOEXEC) != 0) return Error::FromErrno("pipe");
+  UniqueFd ready_r(ready_pipe[0]), ready_w(ready_pipe[1]);
+  std::vector<int> with_ready = keep_fds;
+  with_ready.push_back(ready_w.get());
+  std::vector<int> keep = SortedUnique(with_ready);
   ChildSetup setup{devnull.get(), -1, -1, keep.data(), keep.size(), /*exec=*/false};
-  return DoubleFork(setup, [&] { body(arg); });
+  const int ready_fd = ready_w.get();
+  auto pid = DoubleFork(setup, [&] {
+    close(ready_fd);
+    body(arg);
+  });
+  ready_w.Reset();
+  if (!pid.ok()) return pid;
+  char byte;
+  while (read(ready_r.get(), &byte, 1) < 0 && errno == EINTR) {
+  }
+  return pid;
 }
 
 }  // namespace banger::vmm

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "reconciler/base/error.h"
@@ -65,8 +66,21 @@ class VmmProcess {
 // timeout passes. Returns the last readiness error on timeout.
 template <typename ReadyFn>
 Status WaitUntilReady(const VmmProcess& process, std::chrono::milliseconds timeout,
-                      ReadyFn ready);
+                      ReadyFn ready) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Status last = OkStatus();
+  for (;;) {
+    if (!process.Alive()) {
+      return Error(Code::kUnavailable, "exited during start: " + process.DescribeExit());
+    }
+    last = ready();
+    if (last.ok()) return last;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Error(Code::kTimeout, "not ready after " + std::to_string(timeout.count()) +
+                                       " ms: " + last.error().message());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
 
 }  // namespace banger::vmm
-
-#include "reconciler/vmm/vmm_process_inl.h"

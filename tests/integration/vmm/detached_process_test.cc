@@ -49,7 +49,12 @@ TEST_CASE("detached spawn: only stdio and the named fd are inherited") {
   REQUIRE(pid.ok());
   uint64_t ticks = ProcessStartTicks(*pid);
   REQUIRE(ticks != 0);
-  CHECK(testing::OpenFds(*pid) == std::vector<int>{0, 1, 2, keep_r.get()});
+  // Right after exec the dynamic loader briefly holds the libraries it
+  // maps; what counts is the steady state.
+  const std::vector<int> want = {0, 1, 2, keep_r.get()};
+  for (int i = 0; i < 100 && testing::OpenFds(*pid) != want; ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(testing::OpenFds(*pid) == want);
   CHECK(FdTarget(*pid, 0) == "/dev/null");
   CHECK(FdTarget(*pid, 1) == "/dev/null");
   CHECK(getsid(*pid) != getsid(0));
@@ -86,9 +91,13 @@ TEST_CASE("console logger: holds none of the caller's fds and ends with its writ
   REQUIRE(logger->pid > 0);
   std::vector<int> fds = testing::OpenFds(logger->pid);
   REQUIRE(fds.size() == 5);  // stdio, the pipe, the log
-  CHECK(FdTarget(logger->pid, 0) == "/dev/null");
-  CHECK(FdTarget(logger->pid, fds[3]).rfind("pipe:", 0) == 0);
-  CHECK(FdTarget(logger->pid, fds[4]) == path);
+  std::vector<std::string> targets;
+  for (int fd : fds) targets.push_back(FdTarget(logger->pid, fd));
+  CHECK(targets[0] == "/dev/null");
+  CHECK(targets[1] == "/dev/null");
+  CHECK(targets[2] == "/dev/null");
+  CHECK(((targets[3].rfind("pipe:", 0) == 0 && targets[4] == path) ||
+         (targets[4].rfind("pipe:", 0) == 0 && targets[3] == path)));
 
   std::string line(100, 'x');
   line.back() = '\n';

@@ -91,6 +91,7 @@ TEST_CASE("firecracker: the full boot sequence is accepted, in order") {
   FirecrackerDriver driver;
   auto handles = driver.Launch(Config(run));
   REQUIRE(handles.ok());
+  testing::StopOnExit guard(driver, *handles);
   CHECK(handles->vmm == "firecracker");
   CHECK(handles->accel == "kvm");
   CHECK(handles->api_socket == JoinPath(run, "firecracker.sock"));

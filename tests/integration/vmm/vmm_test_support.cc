@@ -76,6 +76,20 @@ Result<std::string> CloudKernel() {
   return cached;
 }
 
+std::string GuestCmdline(const std::string& extra) {
+  std::string cmdline = "console=ttyS0";
+  auto cpuinfo = ReadFile("/proc/cpuinfo");
+  const std::string key = "cpu MHz";
+  if (cpuinfo.ok()) {
+    if (size_t at = cpuinfo->find(key); at != std::string::npos) {
+      size_t colon = cpuinfo->find(':', at);
+      double mhz = colon == std::string::npos ? 0 : std::strtod(cpuinfo->c_str() + colon + 1, nullptr);
+      if (mhz > 0) cmdline += " tsc_early_khz=" + std::to_string(static_cast<long>(mhz * 1000));
+    }
+  }
+  return extra.empty() ? cmdline : cmdline + " " + extra;
+}
+
 std::string FirecrackerDouble() {
   return JoinPath(SourceDir(), "tests/fixtures/firecracker/fc_double.py");
 }

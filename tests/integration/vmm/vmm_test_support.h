@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "reconciler/base/error.h"
+#include "reconciler/model/handles.h"
+#include "reconciler/vmm/driver.h"
 
 namespace banger::testing {
 
@@ -16,6 +18,12 @@ namespace banger::testing {
 // unpacked into $BANGER_CACHE_DIR (default /var/cache/banger-test), reused
 // by later runs.
 Result<std::string> CloudKernel();
+
+// A kernel command line for the test guests: serial console, and the TSC
+// frequency given up front. Under TCG on a busy host the guest's TSC
+// calibration against the PIT fails and the kernel then stalls before it
+// reaches the root-mount panic these tests wait for.
+std::string GuestCmdline(const std::string& extra = "");
 
 // The Firecracker API double and the API description it serves.
 std::string FirecrackerDouble();
@@ -37,6 +45,21 @@ std::vector<int> OpenFds(pid_t pid);
 // Polls until `path` contains `needle` (checking path.1 too) or the timeout.
 bool WaitForText(const std::string& path, const std::string& needle,
                  std::chrono::milliseconds timeout);
+
+// Stops a launched VM when a test ends early (a failed REQUIRE), so one
+// failure does not leave a VMM running into the next test.
+class StopOnExit {
+ public:
+  StopOnExit(vmm::VmmDriver& driver, const model::VmHandles& handles)
+      : driver_(driver), handles_(handles) {}
+  ~StopOnExit() { (void)driver_.Shutdown(handles_, std::chrono::milliseconds(0)); }
+  StopOnExit(const StopOnExit&) = delete;
+  StopOnExit& operator=(const StopOnExit&) = delete;
+
+ private:
+  vmm::VmmDriver& driver_;
+  model::VmHandles handles_;
+};
 
 // Size of a file, 0 if missing.
 size_t FileSize(const std::string& path);
