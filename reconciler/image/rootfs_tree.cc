@@ -1,5 +1,6 @@
 #include "reconciler/image/rootfs_tree.h"
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "reconciler/os/fs.h"
@@ -74,6 +75,19 @@ bool IsCleanRelative(const std::string& rel) {
   return true;
 }
 
+// An unsigned JSON integer that fits T; nlohmann would silently wrap -1.
+template <typename T>
+Result<T> UnsignedField(const json& e, const char* key, bool required) {
+  auto it = e.find(key);
+  if (it == e.end()) {
+    if (required) return Error(Code::kCorruption, std::string("missing '") + key + "'");
+    return T{0};
+  }
+  if (!it->is_number_unsigned() || it->get<uint64_t>() > std::numeric_limits<T>::max())
+    return Error(Code::kCorruption, std::string("'") + key + "' is not a valid unsigned number");
+  return static_cast<T>(it->get<uint64_t>());
+}
+
 }  // namespace
 
 void RootfsTree::Erase(const std::string& rel) {
@@ -145,10 +159,18 @@ Result<RootfsTree> RootfsTree::Load(const std::string& root, const std::string& 
       }
       if (!IsCleanRelative(rel)) return corrupt("path " + Quote(rel) + " is not a clean relative path");
       EntryMeta meta;
-      meta.uid = e.at("uid").get<uint32_t>();
-      meta.gid = e.at("gid").get<uint32_t>();
-      meta.mode = e.at("mode").get<uint32_t>();
-      meta.rdev = e.value("rdev", uint64_t{0});
+      auto uid = UnsignedField<uint32_t>(e, "uid", true);
+      auto gid = UnsignedField<uint32_t>(e, "gid", true);
+      auto mode = UnsignedField<uint32_t>(e, "mode", true);
+      auto rdev = UnsignedField<uint64_t>(e, "rdev", false);
+      for (const Error* err : {uid.ok() ? nullptr : &uid.error(), gid.ok() ? nullptr : &gid.error(),
+                               mode.ok() ? nullptr : &mode.error(),
+                               rdev.ok() ? nullptr : &rdev.error()})
+        if (err) return corrupt("entry " + Quote(rel) + ": " + err->message());
+      meta.uid = *uid;
+      meta.gid = *gid;
+      meta.mode = *mode;
+      meta.rdev = *rdev;
       if (e.contains("xattrs_hex")) {
         for (const auto& [name, value] : e.at("xattrs_hex").items()) {
           auto decoded = FromHex(value.get<std::string>());

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "reconciler/oci/digest.h"
+#include "reconciler/oci/reference.h"
 
 namespace banger::oci {
 

@@ -1,4 +1,6 @@
-// Image references: "debian", "docker.io/library/debian:bookworm",
+// Image references and content digests.
+//
+// References: "debian", "docker.io/library/debian:bookworm",
 // "127.0.0.1:5000/x/y@sha256:...", "host:port/name:tag".
 //
 // Parsing follows the Docker normalisation rules: the first component is a
@@ -7,12 +9,42 @@
 // neither tag nor digest the tag is "latest".
 #pragma once
 
+#include <openssl/evp.h>
+
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "reconciler/base/error.h"
 
 namespace banger::oci {
+
+// Only sha256 is accepted: it is what registries and the OCI spec require
+// implementations to support, and anything else is refused rather than
+// trusted unverified.
+bool IsValidDigest(std::string_view digest);
+// kInvalidArgument naming `what` when the digest is malformed.
+Status CheckDigest(std::string_view digest, std::string_view what);
+
+// The 64 hex digits of a valid digest.
+std::string_view DigestHex(std::string_view digest);
+
+// Streaming SHA-256.
+class Sha256 {
+ public:
+  Sha256();
+  void Update(const void* data, size_t len);
+  // "sha256:<hex>"; the hasher is reset afterwards.
+  std::string Finish();
+
+ private:
+  struct CtxFree {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+  };
+  std::unique_ptr<EVP_MD_CTX, CtxFree> ctx_;
+};
+
+std::string Sha256Digest(std::string_view data);
 
 struct Reference {
   std::string registry;    // "docker.io", "127.0.0.1:5000", "ghcr.io"

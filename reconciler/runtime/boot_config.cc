@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <cstdlib>
+
 #include "reconciler/os/fs.h"
 
 namespace banger::runtime {
@@ -11,12 +13,24 @@ std::string KernelCommandLine(const BootParams& p) {
   // banger-network reads banger.ip/gw/dns (guest/).
   std::string cmd = "console=ttyS0 reboot=t panic=-1 root=/dev/vda rw banger.work=/dev/vdb";
   cmd += " banger.hostname=" + p.vm;
+  if (p.tsc_khz > 0) cmd += " tsc_early_khz=" + std::to_string(p.tsc_khz);
   if (!p.address.empty()) {
     cmd += " banger.ip=" + p.address;
     if (!p.gateway.empty()) cmd += " banger.gw=" + p.gateway;
     if (!p.dns.empty()) cmd += " banger.dns=" + p.dns;
   }
   return cmd;
+}
+
+long HostTscKhz() {
+  auto info = ReadFile("/proc/cpuinfo");
+  if (!info.ok()) return 0;
+  size_t at = info->find("cpu MHz");
+  if (at == std::string::npos) return 0;
+  size_t colon = info->find(':', at);
+  if (colon == std::string::npos) return 0;
+  double mhz = std::strtod(info->c_str() + colon + 1, nullptr);
+  return mhz > 0 ? static_cast<long>(mhz * 1000) : 0;
 }
 
 VmFiles FilesOf(const std::string& vm_dir, bool qcow2_rootfs) {

@@ -15,7 +15,14 @@ struct BootParams {
   std::string address;   // "172.30.0.5/24"; empty: no network
   std::string gateway;   // "172.30.0.1"
   std::string dns;       // empty: none
+  long tsc_khz = 0;      // host TSC rate; 0: let the guest calibrate
 };
+
+// The host's TSC rate from /proc/cpuinfo ("cpu MHz"), 0 when unknown.
+// Under TCG on a loaded host the guest's own calibration against the PIT
+// fails and the kernel stalls before userspace; telling it the rate avoids
+// that, and under KVM it is the rate the guest would measure anyway.
+long HostTscKhz();
 
 // "console=ttyS0 root=/dev/vda rw banger.work=/dev/vdb banger.hostname=web
 //  banger.ip=172.30.0.5/24 banger.gw=172.30.0.1 ..."

@@ -157,7 +157,7 @@ Status LocalVmRuntime::Boot(model::VmRecord& record, const apply::VmInputs& inpu
   BANGER_ASSIGN_OR_RETURN(record.synced,
                           ProvisionWorkDisk(files.work_disk, content, runner(), progress));
 
-  BootParams params{name, "", "", ""};
+  BootParams params{name, "", "", "", HostTscKhz()};
   vmm::LaunchConfig cfg;
   std::string tap;
   UniqueFd tap_fd;
