@@ -34,6 +34,8 @@ int Main(int argc, char** argv) {
   AddVmListCommands(vm, console, command);
   AddVmLogsCommand(vm, console, command);
   AddVmLifecycleCommands(vm, console, command);
+  AddVmAccessCommands(vm, console, command);
+  AddSshConfigCommand(app, console, command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -92,6 +92,8 @@ int Execute(Console& console, Session& session, const plan::Plan& p,
   };
   apply::Executor executor(deps, options.parallelism);
   apply::ApplyResult result = executor.Run(p, desired, *session.snapshot);
+  if (Status st = RefreshSshConfig(session); !st.ok())
+    console.err << "warning: ssh config not updated: " << st.error().message() << "\n";
   if (result.ok()) {
     console.out << "Apply complete: " << plan::RenderCounts(p.counts()) << ".\n";
     return kExitOk;

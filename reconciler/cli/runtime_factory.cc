@@ -2,6 +2,7 @@
 
 // Wires the real effect implementations for a state dir.
 #include "reconciler/cli/session.h"
+#include "reconciler/access/ssh_guest_access.h"
 #include "reconciler/image/file_image_store.h"
 #include "reconciler/kernel/file_kernel_store.h"
 #include "reconciler/os/exec.h"
@@ -37,6 +38,10 @@ Result<Runtime> MakeRuntime(const store::StatePaths& paths, const specs::Setting
   runtime::HelperNetworkOptions net;
   if (const char* pool = getenv("BANGER_TAP_POOL"); pool && *pool) net.pool_size = std::strtoul(pool, nullptr, 10);
   vm.network = std::make_unique<runtime::HelperVmNetwork>(net);
+  auto ssh = std::make_unique<access::SshGuestAccess>(store::ConfigDirFromProcess(),
+                                                      SystemRunner());
+  rt.ssh = ssh.get();
+  vm.access = std::move(ssh);
   rt.vms = std::make_unique<runtime::LocalVmRuntime>(std::move(vm));
   return rt;
 }

@@ -16,6 +16,7 @@
 
 namespace banger::kernel { class FileKernelStore; }
 namespace banger::image { class FileImageStore; }
+namespace banger::access { class SshGuestAccess; }
 
 namespace banger::cli {
 
@@ -24,6 +25,7 @@ struct Runtime {
   std::unique_ptr<apply::KernelStore> kernels;
   kernel::FileKernelStore* kernel_store = nullptr;  // `kernels`, for list/show
   image::FileImageStore* image_store = nullptr;     // `images`, for list/show
+  access::SshGuestAccess* ssh = nullptr;            // owned by `vms`
   std::unique_ptr<apply::ImageStore> images;
   std::unique_ptr<apply::VmRuntime> vms;
 };
@@ -46,6 +48,9 @@ Result<Session> OpenSession(const std::vector<std::string>& files);
 
 // Opens the store of the state dir alone (imperative verbs without specs).
 Result<Session> OpenStateOnly(const std::string& state_dir_override = "");
+
+// Rewrites banger's ssh client config from the VMs in the store.
+Status RefreshSshConfig(Session& session);
 
 // Observes and plans.
 plan::Plan PlanSession(Session& session, const plan::PlanOptions& options);

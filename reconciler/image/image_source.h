@@ -50,6 +50,40 @@ struct SourceOptions {
   CommandRunner* runner = nullptr;  // null: the system runner
 };
 
+// The `dir` source: a directory tree on the host, copied as it is.
+// Symlinks are never followed (a link is copied as a link); hardlinks stay
+// hardlinks; sockets are skipped; device nodes and FIFOs become metadata
+// entries. Owners, modes and xattrs (user.*, security.*, trusted.* where
+// readable) come from lstat of the source, so an image built unprivileged
+// from a root-owned tree keeps its owners.
+// Copies `source_dir` into tree.root() and records its metadata.
+Status CopyTreeFromDir(const std::string& source_dir, RootfsTree& tree);
+
+// sha256 over every path, its metadata, symlink target and file content, in
+// walk order.
+Result<std::string> DirTreeDigest(const std::string& source_dir);
+
+class DirSource : public ImageSourceBuilder {
+ public:
+  Result<std::string> Identity(const specs::ImageSpec& spec) override;
+  Status Populate(const specs::ImageSpec& spec, RootfsTree& tree,
+                  apply::StepProgress& progress) override;
+};
+
+// The `tar` source: a root filesystem tarball (any compression libarchive
+// reads). Owners, modes, xattrs, hardlinks and device nodes come from the
+// archive headers; hostile paths are contained by ApplyTarball.
+class TarSource : public ImageSourceBuilder {
+ public:
+  // sha256 of the archive's bytes.
+  Result<std::string> Identity(const specs::ImageSpec& spec) override;
+  Status Populate(const specs::ImageSpec& spec, RootfsTree& tree,
+                  apply::StepProgress& progress) override;
+};
+
+// Applies a whole-rootfs archive (no OCI whiteouts, device nodes kept).
+Status ExtractRootfsTarball(const std::string& archive, RootfsTree& tree);
+
 // A registry with the dir, tar and debootstrap sources.
 ImageSourceRegistry BuiltinImageSources(const SourceOptions& options);
 

@@ -63,9 +63,12 @@ Result<std::string> ExtractVmlinux(std::string_view bzimage) {
                                         ") lies outside the file");
   }
   std::string_view payload = bzimage.substr(offset, length);
-  // The build appends the uncompressed size as a little-endian u32.
+  // The payload ends with the uncompressed size as a little-endian u32:
+  // gzip's own ISIZE trailer, or appended by the build (*_with_size) for the
+  // other compressors, whose decoders must not see those 4 bytes.
   const uint32_t expected = Le32(payload, payload.size() - 4);
-  auto out = DecompressBuffer(payload, 1ull << 30);
+  const bool gzip = payload.substr(0, 2) == "\x1f\x8b";
+  auto out = DecompressBuffer(gzip ? payload : payload.substr(0, payload.size() - 4), 1ull << 30);
   if (!out.ok()) return out.error().WithContext("bzImage payload");
   if (out->data.size() != expected) {
     return Error(Code::kCorruption,

@@ -54,7 +54,8 @@ class CpioWriter {
     archive_entry_set_mtime(e.get(), 0, 0);
     archive_entry_set_ino(e.get(), ++ino_);
     archive_entry_set_nlink(e.get(), (mode & AE_IFMT) == AE_IFDIR ? 2 : 1);
-    if ((mode & AE_IFMT) == AE_IFREG) archive_entry_set_size(e.get(), data.size());
+    // newc needs a size on every header: 0 for everything but files.
+    archive_entry_set_size(e.get(), data.size());
     if ((mode & AE_IFMT) == AE_IFLNK) archive_entry_set_symlink(e.get(), target.c_str());
     if ((mode & AE_IFMT) == AE_IFCHR) archive_entry_set_rdev(e.get(), rdev);
     if (archive_write_header(a_, e.get()) != ARCHIVE_OK) {
@@ -80,7 +81,7 @@ const std::vector<std::string>& InitramfsApplets() {
   static const std::vector<std::string> kApplets = {
       "sh",   "mount", "umount", "insmod", "switch_root", "mkdir", "sleep",
       "cat",  "grep",  "findfs", "poweroff", "halt",      "sync",  "ls",
-      "echo", "dmesg", "mountpoint",
+      "echo", "dmesg",
   };
   return kApplets;
 }

@@ -37,15 +37,19 @@ std::vector<std::string> SplitPath(const std::string& path) {
   return parts;
 }
 
-// Opens the directory `parts[0..n)` below root, refusing to pass through
+// Opens the directory `parts[0..n)` below root, creating missing ones (tar
+// archives need not list parent directories) and refusing to pass through
 // symlinks (O_NOFOLLOW on every step).
 Result<UniqueFd> OpenParent(int root_fd, const std::vector<std::string>& parts, size_t n,
                             const std::string& shown) {
   UniqueFd dir(::fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
   if (!dir.valid()) return Error::FromErrno("dup");
   for (size_t i = 0; i < n; ++i) {
-    UniqueFd next(::openat(dir.get(), parts[i].c_str(),
-                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    const char* name = parts[i].c_str();
+    if (::mkdirat(dir.get(), name, 0755) != 0 && errno != EEXIST) {
+      return Error::FromErrno("entry " + Quote(shown) + ": create parent " + Quote(parts[i]));
+    }
+    UniqueFd next(::openat(dir.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!next.valid()) {
       if (errno == ELOOP || errno == ENOTDIR) {
         return Error(Code::kCorruption,

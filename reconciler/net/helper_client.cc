@@ -79,6 +79,12 @@ Result<typename Req::Response> HelperClient::Call(const Req& request, UniqueFd* 
   // A helper that refused this peer has sent its reason and closed; the
   // reason is still queued, so it is read even when the send failed.
   auto received = ReceiveFrame(sock_.get());
+  // A peer that closes with our request unread leaves ECONNRESET pending,
+  // and the kernel reports it before the frame queued ahead of the close;
+  // the next read returns that frame (or end of stream) without blocking.
+  if (!received.ok() && received.error().sys_errno() == ECONNRESET) {
+    received = ReceiveFrame(sock_.get());
+  }
   if (!sent.ok() || !received.ok() || received->eof) sock_.Reset();
   if (!received.ok()) return received.error().WithContext(what);
   if (received->eof) {

@@ -103,11 +103,13 @@ Result<AcquiredTap> TapPool::Acquire(const std::string& vm) {
       tap.emplace(std::move(free_.front()));
       free_.pop_front();
     }
-    demand_.notify_one();
     Status assigned = [&] {
       std::lock_guard control(control_mu_);
       return control_.AssignTap(tap->name, vm);
     }();
+    // Refill only now, so the fillers' work does not compete with this
+    // VM's start for the helper and the CPU.
+    demand_.notify_one();
     if (assigned.ok()) return AcquiredTap{tap->name, std::move(tap->fd), true};
     Code code = assigned.error().code();
     // Busy: another engine assigned it first; gone/not ours: it vanished.

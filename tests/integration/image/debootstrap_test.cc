@@ -108,7 +108,7 @@ TEST_CASE("debootstrap bookworm image, then the same recipe from the cache") {
 
   RecordingProgress first;
   auto rec = store.Build(spec, first);
-  INFO(rec.ok() ? "" : rec.error().message());
+  INFO((rec.ok() ? "" : rec.error().message()));
   REQUIRE(rec.ok());
   DebootstrapSource source(CacheDir(), SystemRunner());
   CHECK(PathExists(source.CachePath(spec)));

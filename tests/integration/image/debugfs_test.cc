@@ -29,7 +29,7 @@ TEST_CASE("write a file with owner and mode, creating parents, then read it back
   Debugfs fs(EmptyImage(dir.path()), SystemRunner());
   Status st = fs.WriteFile("/root/.ssh/authorized_keys", "ssh-ed25519 AAAA key\n",
                            FileOwnership{0, 0, 0600}, FileOwnership{0, 0, 0700});
-  INFO(st.ok() ? "" : st.error().message());
+  INFO((st.ok() ? "" : st.error().message()));
   REQUIRE(st.ok());
   auto info = fs.Stat("/root/.ssh/authorized_keys");
   REQUIRE(info.ok());

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstring>
 
 #include "reconciler/disk/debugfs.h"
 #include "reconciler/os/exec.h"

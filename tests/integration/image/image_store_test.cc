@@ -80,7 +80,7 @@ TEST_CASE("a dir image is built, published once and readable") {
   FileImageStore store = f.Store();
   apply::NullProgress progress;
   auto rec = store.Build(f.Spec(), progress);
-  INFO(rec.ok() ? "" : rec.error().message());
+  INFO((rec.ok() ? "" : rec.error().message()));
   REQUIRE(rec.ok());
   CHECK(rec->spec == f.Spec());
   CHECK(rec->digest.rfind("sha256:", 0) == 0);

@@ -4,8 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include "reconciler/image/debootstrap_source.h"
-#include "reconciler/image/fakeroot_state.h"
-#include "reconciler/image/image_manifest.h"
+#include "reconciler/image/debootstrap_source.h"
+#include "reconciler/image/file_image_store.h"
 #include "reconciler/image/image_source.h"
 
 using namespace banger;

@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "reconciler/image/work_seed.h"
+#include "reconciler/image/guest_assets.h"
 #include "reconciler/os/fs.h"
 #include "tests/support/test_env.h"
 

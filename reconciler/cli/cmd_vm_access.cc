@@ -1,0 +1,115 @@
+// banger vm exec NAME -- CMD...; banger vm ssh NAME [-- CMD...];
+// banger ssh-config install|uninstall.
+#include <unistd.h>
+
+#include <iostream>
+
+#include "reconciler/access/ssh_client_config.h"
+#include "reconciler/access/ssh_guest_access.h"
+#include "reconciler/cli/cli.h"
+#include "reconciler/cli/session.h"
+#include "reconciler/os/fs.h"
+
+namespace banger::cli {
+namespace {
+
+struct AccessArgs {
+  std::string name;
+  std::vector<std::string> command;
+};
+
+// The address of a running VM.
+Result<std::string> RunningVmAddress(Session& s, const std::string& name) {
+  if (!s.snapshot.ok()) return s.snapshot.error();
+  auto it = s.snapshot->vms.find(name);
+  if (it == s.snapshot->vms.end()) return NotFound("no vm " + Quote(name));
+  BANGER_ASSIGN_OR_RETURN(model::VmLiveness live, s.runtime.vms->Observe(name));
+  if (!live.process_running)
+    return FailedPrecondition("vm " + Quote(name) + " is not running; `banger vm start " +
+                              name + "` boots it");
+  if (it->second.ip.empty()) return FailedPrecondition("vm " + Quote(name) + " has no address");
+  return it->second.ip;
+}
+
+int RunExec(Console& console, const AccessArgs& args) {
+  if (args.command.empty()) return Fail(console, InvalidArgument("vm exec: no command given"));
+  auto s = OpenStateOnly();
+  if (!s.ok()) return Fail(console, s.error());
+  auto ip = RunningVmAddress(*s, args.name);
+  if (!ip.ok()) return Fail(console, ip.error());
+  std::string input;
+  if (!console.in_tty) input.assign(std::istreambuf_iterator<char>(std::cin), {});
+  auto code = s->runtime.ssh->Exec(
+      args.name, *ip, args.command, input,
+      [&](std::string_view d) { console.out.write(d.data(), d.size()); console.out.flush(); },
+      [&](std::string_view d) { console.err.write(d.data(), d.size()); console.err.flush(); });
+  if (!code.ok()) return Fail(console, code.error().WithContext("vm " + Quote(args.name)));
+  return *code;
+}
+
+int RunSsh(Console& console, const AccessArgs& args) {
+  auto s = OpenStateOnly();
+  if (!s.ok()) return Fail(console, s.error());
+  auto ip = RunningVmAddress(*s, args.name);
+  if (!ip.ok()) return Fail(console, ip.error());
+  std::vector<std::string> argv = s->runtime.ssh->ClientArgv(args.name, *ip, args.command);
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  console.out.flush();
+  // Interactive sessions belong to the system client: replace this process.
+  execvp(cargv[0], cargv.data());
+  return Fail(console, Error::FromErrno("exec " + Quote(argv[0])));
+}
+
+int RunSshConfig(Console& console, bool install) {
+  auto s = OpenStateOnly();
+  if (!s.ok()) return Fail(console, s.error());
+  const std::string user_config = JoinPath(HomeDir(), ".ssh/config");
+  Status st = install ? access::InstallSshConfig(user_config, s->runtime.ssh->paths())
+                      : access::UninstallSshConfig(user_config);
+  if (!st.ok()) return Fail(console, st.error());
+  console.out << (install ? "installed" : "removed") << " banger's block in " << user_config
+              << (install ? "; `ssh <vm>.vm` now works" : "") << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+// Keeps <config>/ssh/config in step with the VMs that have addresses.
+Status RefreshSshConfig(Session& session) {
+  if (!session.runtime.ssh) return OkStatus();
+  BANGER_ASSIGN_OR_RETURN(model::StoreSnapshot snap, session.store->Load());
+  std::vector<access::VmEntry> entries;
+  for (const auto& [name, rec] : snap.vms)
+    if (!rec.ip.empty()) entries.push_back({name, rec.ip});
+  return session.runtime.ssh->WriteSshConfig(entries);
+}
+
+void AddVmAccessCommands(CLI::App* vm, Console& console, Command& command) {
+  auto exec_args = std::make_shared<AccessArgs>();
+  CLI::App* exec = vm->add_subcommand("exec", "run a command in a VM; exits with its status");
+  exec->add_option("name", exec_args->name, "VM name")->required();
+  exec->add_option("command", exec_args->command, "command and arguments (after --)");
+  exec->callback([&console, &command, exec_args] {
+    command.run = [&console, exec_args] { return RunExec(console, *exec_args); };
+  });
+  auto ssh_args = std::make_shared<AccessArgs>();
+  CLI::App* ssh = vm->add_subcommand("ssh", "log into a VM with the system ssh client");
+  ssh->add_option("name", ssh_args->name, "VM name")->required();
+  ssh->add_option("command", ssh_args->command, "optional command (after --)");
+  ssh->callback([&console, &command, ssh_args] {
+    command.run = [&console, ssh_args] { return RunSsh(console, *ssh_args); };
+  });
+}
+
+void AddSshConfigCommand(CLI::App& app, Console& console, Command& command) {
+  CLI::App* cfg = app.add_subcommand("ssh-config", "make plain `ssh <vm>.vm` work");
+  cfg->require_subcommand(1);
+  cfg->add_subcommand("install", "add banger's Include block to ~/.ssh/config")
+      ->callback([&console, &command] { command.run = [&console] { return RunSshConfig(console, true); }; });
+  cfg->add_subcommand("uninstall", "remove banger's block from ~/.ssh/config")
+      ->callback([&console, &command] { command.run = [&console] { return RunSshConfig(console, false); }; });
+}
+
+}  // namespace banger::cli
