@@ -8,6 +8,7 @@
 #include "reconciler/apply/executor.h"
 #include "reconciler/apply/store_recorder.h"
 #include "reconciler/os/fs.h"
+#include "reconciler/plan/planner.h"
 #include "reconciler/plan/render.h"
 
 namespace banger::cli {
@@ -117,7 +118,8 @@ int ApplySpecs(Console& console, Session& session, const ApplyOptions& options) 
   if (!lock.ok()) return Fail(console, lock.error());
   // Re-read under the lock: the state may have moved since the session opened.
   session.snapshot = session.store->Load();
-  plan::Plan p = PlanSession(session, {.refresh_images = options.refresh_images});
+  plan::Plan p = plan::TargetPlan(
+      PlanSession(session, {.refresh_images = options.refresh_images}), options.targets);
   console.out << plan::RenderText(p, {.color = console.color});
   return Execute(console, session, p, session.specs.state, options);
 }

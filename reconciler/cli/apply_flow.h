@@ -7,12 +7,16 @@
 #include "reconciler/cli/session.h"
 #include "reconciler/plan/plan.h"
 
+#include <string>
+#include <vector>
+
 namespace banger::cli {
 
 struct ApplyOptions {
   bool yes = false;            // do not ask before deletes/replaces
   bool refresh_images = false;
   int parallelism = 4;
+  std::vector<std::string> targets;  // --target: only these and their dependencies
 };
 
 // Plans the session's specs and applies. Returns the exit code.

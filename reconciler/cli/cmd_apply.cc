@@ -82,6 +82,8 @@ void AddApplyCommand(CLI::App& app, Console& console, Command& command) {
   cmd->add_flag("-w,--watch", args->watch, "apply again whenever a spec file is saved");
   cmd->add_flag("--refresh-images", args->options.refresh_images,
                 "re-pull OCI images whose tag moved to another digest");
+  cmd->add_option("--target", args->options.targets,
+                  "apply only this address (e.g. image.base) and what it depends on; repeatable");
   cmd->add_option("--parallelism", args->options.parallelism, "steps run at once")
       ->check(CLI::Range(1, 64));
   cmd->callback([&console, &command, args] {

@@ -4,6 +4,7 @@
 #include "reconciler/cli/session.h"
 #include "reconciler/cli/spec_report.h"
 #include "reconciler/os/fs.h"
+#include "reconciler/plan/planner.h"
 #include "reconciler/plan/render.h"
 
 namespace banger::cli {
@@ -15,13 +16,15 @@ struct PlanArgs {
   std::string out;
   bool detailed_exitcode = false;
   bool refresh_images = false;
+  std::vector<std::string> targets;
 };
 
 int RunPlan(Console& console, const PlanArgs& args) {
   auto session = OpenSession(args.files);
   if (!session.ok()) return Fail(console, session.error());
   if (!ReportDiagnostics(console, session->specs)) return kExitError;
-  plan::Plan p = PlanSession(*session, {.refresh_images = args.refresh_images});
+  plan::Plan p = plan::TargetPlan(PlanSession(*session, {.refresh_images = args.refresh_images}),
+                                  args.targets);
 
   if (args.json) {
     console.out << plan::PlanToJson(p).dump(2) << "\n";
@@ -51,6 +54,8 @@ void AddPlanCommand(CLI::App& app, Console& console, Command& command) {
   cmd->add_option("--out", args->out, "save the plan for `banger apply PLAN`");
   cmd->add_flag("--detailed-exitcode", args->detailed_exitcode,
                 "exit 0 when nothing changes, 2 when something would, 1 on error");
+  cmd->add_option("--target", args->targets,
+                  "plan only this address and what it depends on; repeatable");
   cmd->add_flag("--refresh-images", args->refresh_images,
                 "re-pull OCI images whose tag moved to another digest");
   cmd->callback([&console, &command, args] {

@@ -31,3 +31,12 @@ Plan MakePlan(const specs::DesiredState& desired, const Observed& observed,
               const PlanOptions& options = {});
 
 }  // namespace banger::plan
+
+namespace banger::plan {
+
+// Keeps only the steps at `targets` ("kernel.default", "vm.web") and the
+// steps they depend on, transitively; everything else waits for a later
+// apply. An address no step has is reported in the plan's errors.
+Plan TargetPlan(Plan plan, const std::vector<std::string>& targets);
+
+}  // namespace banger::plan

@@ -325,3 +325,15 @@ TEST_CASE("text and JSON render the same plan") {
   REQUIRE(back.ok());
   CHECK(RenderText(*back) == RenderText(p));
 }
+
+TEST_CASE("--target keeps the targets and what they depend on") {
+  auto d = TwoVms();
+  Plan p = TargetPlan(MakePlan(d, Observed{}), {"image.base", "vm.worker"});
+  std::vector<std::string> order;
+  for (const auto& s : p.steps) order.push_back(s.address);
+  CHECK(order == std::vector<std::string>{"kernel.default", "image.base", "vm.worker"});
+  CHECK(p.notes.back() == "2 other changes left for an apply without --target");
+  Plan none = TargetPlan(MakePlan(d, Observed{}), {"vm.nope"});
+  CHECK(none.steps.empty());
+  CHECK(none.notes.front() == "target vm.nope has no changes");
+}
