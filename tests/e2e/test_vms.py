@@ -1,0 +1,203 @@
+"""Real VMs end to end: the engine runs as an unprivileged user, the root
+helper as root, both inside a network namespace the test creates (artifacts
+are built outside it, since they download from Debian's archive). Two VMs
+boot under QEMU, answer `vm exec`, reach each other, survive stop/start,
+get repaired after their VMM is killed, refuse a tampered host key, and an
+empty spec removes everything."""
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import harness  # noqa: E402
+
+SPEC = """
+[settings]
+bridge = "bg0"
+subnet = "172.30.9.0/24"
+
+[[kernel]]
+name = "cloud"
+deb = "linux-image-cloud-amd64"
+
+[[image]]
+name = "base"
+debootstrap = { suite = "bookworm", include = ["openssh-server", "iproute2"] }
+
+[[file_sync]]
+name = "note"
+host = "note.txt"
+guest = "/root/note.txt"
+
+[[vm]]
+name = "alpha"
+image = "base"
+kernel = "cloud"
+vcpus = 1
+memory = "384M"
+disk = "1G"
+nat = true
+file_sync = ["note"]
+
+[[vm]]
+name = "beta"
+image = "base"
+kernel = "cloud"
+vcpus = 1
+memory = "384M"
+disk = "1G"
+"""
+
+
+def nft_ruleset(netns):
+    out = subprocess.run(["ip", "netns", "exec", netns, "nft", "list", "ruleset"],
+                         capture_output=True, text=True, check=True).stdout
+    # Everything outside banger's own table.
+    kept, skip = [], False
+    for line in out.splitlines():
+        if line.startswith("table ") and " banger" in line:
+            skip = True
+            continue
+        if skip and line == "}":
+            skip = False
+            continue
+        if not skip:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+class VmTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.user = harness.ensure_test_user()
+        cls.scratch = harness.Scratch(owner=cls.user)
+        cls.state = cls.scratch.path / "state"
+        cls.cache = pathlib.Path(harness.CACHE) / "e2e-user"
+        cls.cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["chown", "-R", f"{cls.user.pw_uid}:{cls.user.pw_gid}", str(cls.cache)],
+                       check=True)
+        cls.spec = cls.scratch.write("fleet.toml", SPEC)
+        cls.scratch.write("note.txt", "synced\n")
+        for p in cls.scratch.path.iterdir():
+            os.chown(p, cls.user.pw_uid, cls.user.pw_gid)
+        cls.netns = harness.Netns()
+        cls.sock = cls.scratch.path / "helper.sock"
+        cls.env = harness.banger_env(cls.state, {
+            "BANGER_CACHE_DIR": str(cls.cache), "HOME": cls.user.pw_dir,
+            "BANGER_HELPER_SOCKET": str(cls.sock), "BANGER_TAP_POOL": "2"})
+        cls.helper = harness.Process(
+            ["ip", "netns", "exec", cls.netns.name, harness.BANGER, "helper", "serve",
+             "--owner", str(cls.user.pw_uid), "--socket", str(cls.sock),
+             "--state-dir", str(cls.scratch.path / "helper-state")],
+            log=cls.scratch.path / "helper.log")
+        for _ in range(100):
+            if cls.sock.exists():
+                break
+            time.sleep(0.1)
+        # Foreign rules that must survive untouched.
+        subprocess.run(["ip", "netns", "exec", cls.netns.name, "nft", "add", "table", "inet",
+                        "someone-else"], check=True)
+        cls.nft_before = nft_ruleset(cls.netns.name)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.banger_cls("apply", "--yes", "-f", str(cls.scratch.write("empty.toml", "")))
+        finally:
+            for pid in harness.vmm_pids_under(cls.state):
+                os.kill(pid, signal.SIGKILL)
+            cls.helper.close()
+            cls.netns.close()
+            cls.scratch.close()
+
+    @classmethod
+    def banger_cls(cls, *args, netns=True, timeout=900):
+        return harness.run_banger(args, cls.env, user=cls.user, timeout=timeout,
+                                  netns=cls.netns.name if netns else None)
+
+    def banger(self, *args, **kw):
+        return self.banger_cls(*args, **kw)
+
+    def ok(self, *args, **kw):
+        r = self.banger(*args, **kw)
+        self.assertEqual(r.returncode, 0, f"banger {args}:\n{r.stdout}\n{r.stderr}")
+        return r
+
+    def test_fleet(self):
+        # Artifacts first, outside the namespace (they download).
+        self.ok("apply", "--yes", "-f", str(self.spec), "--target", "kernel.cloud",
+                "--target", "image.base", netns=False, timeout=1800)
+        t0 = time.monotonic()
+        r = self.ok("apply", "--yes", "-f", str(self.spec), timeout=900)
+        print(f"\napply of two VMs: {time.monotonic() - t0:.1f}s", file=sys.stderr)
+        self.assertIn("vm.alpha: create done", r.stdout)
+        self.assertIn("ssh login works", r.stdout)
+
+        plan = self.banger("plan", "-f", str(self.spec), "--detailed-exitcode")
+        self.assertEqual(plan.returncode, 0, plan.stdout + plan.stderr)
+
+        listing = self.ok("vm", "list").stdout
+        self.assertIn("alpha", listing)
+        self.assertIn("running", listing)
+        self.assertEqual(self.ok("vm", "exec", "alpha", "--", "cat", "/root/note.txt").stdout,
+                         "synced\n")
+        self.assertEqual(self.ok("vm", "exec", "beta", "--", "hostname").stdout.strip(), "beta")
+        r = self.banger("vm", "exec", "beta", "--", "sh", "-c", "exit 7")
+        self.assertEqual(r.returncode, 7)
+        # VM to VM over the bridge: alpha reads beta's sshd banner.
+        r = self.ok("vm", "exec", "alpha", "--", "bash", "-c",
+                    "exec 3<>/dev/tcp/172.30.9.3/22; head -c 7 <&3")
+        self.assertEqual(r.stdout, "SSH-2.0")
+        self.ok("vm", "ssh", "beta", "--", "true")
+        self.assertNotEqual(nft_ruleset(self.netns.name), "")
+        self.assertEqual(nft_ruleset(self.netns.name), self.nft_before)
+
+        # Lifecycle verbs.
+        self.ok("vm", "stop", "beta")
+        self.assertNotIn("beta", self.ok("vm", "list").stdout)
+        self.assertIn("stopped", self.ok("vm", "list", "--all").stdout)
+        self.ok("vm", "start", "beta")
+        self.ok("vm", "restart", "beta")
+        self.assertEqual(self.ok("vm", "exec", "beta", "--", "true").returncode, 0)
+
+        # A VMM killed behind banger's back is drift, repaired by apply.
+        import json
+        shown = json.loads(self.ok("vm", "show", "alpha").stdout)
+        os.kill(shown["pid"], signal.SIGKILL)
+        time.sleep(1)
+        plan = self.banger("plan", "-f", str(self.spec))
+        self.assertIn("vm.alpha: process not running", plan.stdout)
+        self.ok("apply", "--yes", "-f", str(self.spec))
+        self.ok("vm", "exec", "alpha", "--", "true")
+
+        # A tampered pinned host key is refused.
+        kh = pathlib.Path(self.user.pw_dir) / ".config" / "banger" / "ssh" / "known_hosts"
+        original = kh.read_text()
+        lines = [l for l in original.splitlines() if l.startswith("beta.vm")]
+        self.assertTrue(lines)
+        other = [l for l in original.splitlines() if l.startswith("alpha.vm")][0]
+        kh.write_text(original.replace(lines[0], lines[0].split()[0] + " " +
+                                       " ".join(other.split()[1:])))
+        r = self.banger("vm", "exec", "beta", "--", "true")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("does not match the key pinned at its first boot", r.stderr)
+        kh.write_text(original)
+
+        # An empty spec removes everything: processes, disks, handles.
+        self.ok("apply", "--yes", "-f", str(self.scratch.write("none.toml", "")))
+        self.assertEqual(harness.vmm_pids_under(self.state), [])
+        self.assertEqual(list((self.state / "vms").iterdir()), [])
+        links = subprocess.run(["ip", "-n", self.netns.name, "-o", "link"], capture_output=True,
+                               text=True).stdout
+        self.assertEqual(nft_ruleset(self.netns.name), self.nft_before)
+        taps = [l for l in links.splitlines() if "bgt-" in l]
+        self.assertLessEqual(len(taps), 2)  # only the warm pool
+
+
+if __name__ == "__main__":
+    unittest.main()
