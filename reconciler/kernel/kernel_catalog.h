@@ -7,8 +7,10 @@
 //   {"kernels": [{"name": "debian-cloud", "version": "6.1.0-56-cloud-amd64",
 //                 "url": "https://.../kernel.tar.zst", "sha256": "ab12..."}]}
 //
-// A URL ending in ".deb" is a Debian kernel package (unpacked and given an
-// initramfs like `deb = ...`); anything else is a .tar.zst kernel bundle.
+// A URL whose content is a Debian package (an ar archive that starts with
+// "debian-binary") is unpacked and given an initramfs like `deb = ...`;
+// anything else must be a .tar.zst kernel bundle. The store decides by
+// content after the sha256 check, not by the URL's name.
 #pragma once
 
 #include <string>
@@ -26,6 +28,7 @@ struct CatalogEntry {
   std::string sha256;   // lowercase hex
   std::string origin;   // "builtin" or the catalog file it came from
 
+  // By the URL's name (".deb"), for listings.
   bool is_deb() const;
 };
 

@@ -77,6 +77,21 @@ std::vector<int> ProcessesMentioning(const std::string& needle) {
   return pids;
 }
 
+// Under TCG on a loaded host the guest's PIT-based TSC calibration fails
+// and the 6.1 kernel then waits forever for jiffies in the delay-loop
+// calibration (measured: stuck at "tsc: Marking TSC unstable" for 240 s).
+// Telling it the TSC rate skips that; under TCG the guest TSC is the host's.
+std::string TscEarlyKhz() {
+  auto info = ReadFile("/proc/cpuinfo");
+  long khz = 2000000;
+  if (info.ok()) {
+    size_t at = info->find("cpu MHz");
+    size_t colon = at == std::string::npos ? at : info->find(':', at);
+    if (colon != std::string::npos) khz = static_cast<long>(atof(info->c_str() + colon + 1) * 1000);
+  }
+  return "tsc_early_khz=" + std::to_string(khz > 0 ? khz : 2000000);
+}
+
 struct BootOutcome {
   std::string console;
   bool marker_seen = false;
@@ -101,7 +116,8 @@ BootOutcome Boot(const model::KernelRecord& k, const std::string& dir, const std
                           "#!/bin/busybox sh\n"
                           "B=/bin/busybox\n"
                           "$B mount -t proc proc /proc\n"
-                          "if $B mountpoint -q /root && [ -f /root/work-marker ]; then\n"
+                          // Debian's busybox has no mountpoint applet.
+                          "if $B grep -q ' /root ' /proc/mounts && [ -f /root/work-marker ]; then\n"
                           "  echo BANGER-READY\n"
                           "else\n"
                           "  echo BANGER-NOT-READY: /root is not the work disk\n"
@@ -119,7 +135,7 @@ BootOutcome Boot(const model::KernelRecord& k, const std::string& dir, const std
   qemu.argv = {"qemu-system-x86_64", "-M", "microvm,acpi=on,rtc=on", "-nodefaults",
                "-no-user-config", "-accel", "tcg", "-m", "512", "-smp", "1",
                "-display", "none", "-no-reboot",
-               "-kernel", boot.vmlinuz, "-initrd", boot.initrd, "-append", append,
+               "-kernel", boot.vmlinuz, "-initrd", boot.initrd, "-append", append + " " + TscEarlyKhz(),
                "-serial", "file:" + console,
                "-drive", "id=root,file=" + dir + "/root.ext4,format=raw,if=none",
                "-device", "virtio-blk-device,drive=root",

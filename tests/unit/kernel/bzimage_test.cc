@@ -17,6 +17,7 @@ TEST_CASE("vmlinux is extracted from the bzImage payload", "[bzimage]") {
     REQUIRE(release.ok());
     CHECK(*release == "6.1.99-test");
     auto out = ExtractVmlinux(img);
+    INFO((out.ok() ? "" : out.error().message()));
     REQUIRE(out.ok());
     CHECK(*out == vmlinux);
   }
