@@ -3,19 +3,26 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "helper/dm_snapshot.h"
-#include "helper/loop_device.h"
+#include "helper/block_devices.h"
 #include "helper/nat_table.h"
 #include "helper/protocol/codec.h"
+#include "helper/owner_paths.h"
 #include "helper/protocol/names.h"
-#include "helper/safe_path.h"
-#include "helper/socket_chown.h"
 
 namespace banger::helper {
 
 Result<std::unique_ptr<HelperService>> HelperService::Create(HelperConfig config) {
   BANGER_ASSIGN_OR_RETURN(StateStore store, StateStore::Open(config.state_dir, config.owner_uid));
-  return std::unique_ptr<HelperService>(new HelperService(std::move(config), std::move(store)));
+  std::unique_ptr<HelperService> service(new HelperService(std::move(config), std::move(store)));
+  // NAT rules do not survive a reboot or a flushed ruleset; the record does.
+  // Restoring them at start keeps running guests' outbound traffic working.
+  if (!service->store_.state().nat.empty()) {
+    BANGER_RETURN_IF_ERROR(EnableIpv4Forwarding());
+    if (auto st = ApplyNatTable(service->runner(), service->store_.state().nat); !st.ok()) {
+      return st.error().WithContext("restore NAT from the helper record");
+    }
+  }
+  return service;
 }
 
 Reply HelperService::HandleFrame(std::string_view frame) {

@@ -11,7 +11,7 @@
 #include "helper/helper_service.h"
 #include "helper/protocol/names.h"
 #include "helper/protocol/protocol.h"
-#include "helper/socket_chown.h"
+#include "helper/owner_paths.h"
 #include "reconciler/os/fs.h"
 
 namespace banger::helper {

@@ -1,12 +1,17 @@
 #include "helper/state_store.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
 
 #include "reconciler/os/fs.h"
+#include "reconciler/os/unique_fd.h"
 
 namespace banger::helper {
 
@@ -112,8 +117,25 @@ Result<StateStore> StateStore::Open(const std::string& dir, uid_t owner) {
 }
 
 Status StateStore::Save() {
-  auto st = AtomicWriteFile(path_, EncodeState(state_), 0600);
-  if (!st.ok()) return st.error().WithContext("save helper record");
+  // Temp file + rename keeps the record whole if the helper dies mid-write.
+  // No fsync: everything recorded (taps, bridges, loop devices, NAT rules)
+  // vanishes at a host reboot anyway, and the fsyncs would put tens of
+  // milliseconds on every VM start (assign_tap) of a busy host.
+  std::string tmp = path_ + ".tmp";
+  std::string text = EncodeState(state_);
+  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) return Error::FromErrno("save helper record: open " + Quote(tmp));
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::FromErrno("save helper record: write " + Quote(tmp));
+    done += static_cast<size_t>(n);
+  }
+  fd.Reset();
+  if (rename(tmp.c_str(), path_.c_str()) != 0) {
+    return Error::FromErrno("save helper record: rename to " + Quote(path_));
+  }
   return OkStatus();
 }
 

@@ -4,7 +4,8 @@
 // The record is the helper's authority: it touches a link, loop device,
 // device-mapper target or NAT rule only when the record says it made it, so
 // a request naming `eth0`, `lo` or someone else's `bg` link is refused even
-// though the name passes validation. Writes are atomic (temp, fsync, rename).
+// though the name passes validation. Writes replace the file by rename, so a
+// reader never sees half a record.
 #pragma once
 
 #include <sys/types.h>

@@ -2,12 +2,12 @@
 // chown_socket path rule, peer admission, serve options, the record format.
 #include <catch2/catch.hpp>
 
-#include "helper/dm_snapshot.h"
+#include "helper/block_devices.h"
 #include "helper/nat_table.h"
+#include "helper/owner_paths.h"
 #include "helper/protocol/names.h"
 #include "helper/serve_command.h"
 #include "helper/server.h"
-#include "helper/socket_chown.h"
 #include "helper/state_store.h"
 
 namespace banger::helper {
@@ -42,7 +42,7 @@ TEST_CASE("the NAT script masquerades each guest and drops metadata traffic") {
   // Every statement names banger's table; nothing else is addressed.
   size_t pos = 0;
   while ((pos = script.find("table ", pos)) != std::string::npos) {
-    CHECK(script.compare(pos, 16, "table ip banger") == 0);
+    CHECK(script.compare(pos, 15, "table ip banger") == 0);
     pos += 6;
   }
 }
