@@ -1,5 +1,9 @@
-// StateRecorder over the SQLite store: each call is one transaction.
+// StateRecorder over the SQLite store: each call is one transaction. The
+// executor calls it from several threads; one connection serves them in
+// turn.
 #pragma once
+
+#include <mutex>
 
 #include "reconciler/apply/effects.h"
 #include "reconciler/store/store.h"
@@ -23,6 +27,7 @@ class StoreRecorder : public StateRecorder {
   Status ReleaseAddress(const std::string& vm) override;
 
  private:
+  std::mutex mu_;
   store::Store& store_;
 };
 
