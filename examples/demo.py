@@ -8,6 +8,7 @@ kernel package, the debootstrap tree) are cached in $BANGER_CACHE_DIR, so a
 second run takes a fraction of the first.
 """
 
+import json
 import os
 import pathlib
 import subprocess
@@ -86,8 +87,11 @@ def main():
         banger("vm", "exec", "web", "--", "uname", "-a")
         banger("vm", "exec", "web", "--", "cat", "/root/hello.txt")
         # VMs reach each other over the bridge: web opens worker's sshd port.
+        shown = subprocess.run(["ip", "netns", "exec", NETNS, BANGER, "vm", "show", "worker"],
+                               env=env(), capture_output=True, text=True, check=True)
+        worker_ip = json.loads(shown.stdout)["ip"]
         banger("vm", "exec", "web", "--", "bash", "-c",
-               "exec 3<>/dev/tcp/172.30.0.3/22 && head -c 7 <&3 && echo", check=False)
+               f"exec 3<>/dev/tcp/{worker_ip}/22 && head -c 7 <&3 && echo")
         step("a second apply has nothing to do")
         banger("plan", "-f", spec)
     finally:
