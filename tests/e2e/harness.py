@@ -28,6 +28,12 @@ def ensure_test_user():
         subprocess.run(["useradd", "--system", "--create-home", "--shell", "/bin/bash",
                         TEST_USER], check=True)
         pw = pwd.getpwnam(TEST_USER)
+    # The user may exist without a home (made elsewhere as a system user);
+    # banger keeps its key and ssh config there.
+    home = pathlib.Path(pw.pw_dir)
+    if not home.is_dir():
+        home.mkdir(parents=True, mode=0o755)
+        os.chown(home, pw.pw_uid, pw.pw_gid)
     return pw
 
 
