@@ -83,6 +83,16 @@ Result<int> SshGuestAccess::Exec(const std::string& vm, const std::string& ip,
                              .deadline = std::nullopt});
 }
 
+Status SshGuestAccess::RequestPoweroff(const std::string& vm, const std::string& ip) {
+  // --no-block: the command returns before sshd goes down with the guest.
+  auto code = Exec(vm, ip, {"systemctl", "poweroff", "--no-block"}, "", nullptr, nullptr);
+  if (!code.ok()) return code.error();
+  if (*code != 0)
+    return Error(Code::kIo, "power off vm " + Quote(vm) + ": systemctl exited " +
+                                std::to_string(*code));
+  return OkStatus();
+}
+
 Result<std::map<std::string, std::string>> SshGuestAccess::SyncFiles(
     const std::string& vm, const std::string& ip, const std::vector<specs::FileSyncSpec>& entries,
     apply::StepProgress& progress) {

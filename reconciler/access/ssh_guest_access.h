@@ -50,6 +50,7 @@ class SshGuestAccess : public runtime::GuestAccess {
       const std::string& vm, const std::string& ip,
       const std::vector<specs::FileSyncSpec>& entries, apply::StepProgress& progress) override;
   Result<std::string> AuthorizedKey() override;
+  Status RequestPoweroff(const std::string& vm, const std::string& ip) override;
 
   // Runs argv in the guest (quoted for the remote shell), streaming its
   // output; returns the remote exit status (see RunRemote).

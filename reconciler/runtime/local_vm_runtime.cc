@@ -233,6 +233,11 @@ Status LocalVmRuntime::Stop(const model::VmRecord& record, apply::StepProgress& 
     vmm::VmmDriver* driver = DriverNamed(handles->vmm);
     if (!driver) return Internal("vm " + Quote(name) + " runs under unknown vmm " + Quote(handles->vmm));
     progress.Note("shutting down");
+    // Guests without logind ignore the ACPI power button; asking init over
+    // SSH first makes the shutdown clean and quick. The driver's own
+    // shutdown then waits for the exit (or kills after the grace period).
+    if (options_.access && !record.ip.empty())
+      (void)options_.access->RequestPoweroff(name, record.ip);
     BANGER_RETURN_IF_ERROR(driver->Shutdown(*handles, options_.stop_grace));
   }
   if (options_.network) {

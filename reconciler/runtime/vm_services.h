@@ -57,6 +57,8 @@ class GuestAccess {
   virtual Result<std::map<std::string, std::string>> SyncFiles(
       const std::string& vm, const std::string& ip,
       const std::vector<specs::FileSyncSpec>& entries, apply::StepProgress& progress) = 0;
+  // Asks the guest's init to power off (returns once the request is made).
+  virtual Status RequestPoweroff(const std::string& vm, const std::string& ip) = 0;
   // The public key line to authorize in guests ("ssh-ed25519 AAAA... banger").
   virtual Result<std::string> AuthorizedKey() = 0;
 };

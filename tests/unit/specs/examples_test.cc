@@ -26,6 +26,9 @@ TEST_CASE("Every example loads without errors or warnings") {
   REQUIRE(names.ok());
   int loaded = 0;
   for (const std::string& name : *names) {
+    // Specs are *.toml files and directories of them; scripts sit beside.
+    const bool toml = name.size() > 5 && name.compare(name.size() - 5, 5, ".toml") == 0;
+    if (!toml && !IsDirectory(banger::testing::SourceDir() + "/examples/" + name)) continue;
     LoadExample(name);
     ++loaded;
   }
