@@ -58,7 +58,7 @@ demo: deps build
 	BANGER_BIN=$(BANGER) /usr/bin/python3 examples/demo.py
 
 bench: deps build
-	python3 tests/bench/run.py --banger $(BANGER)
+	/usr/bin/python3 tests/bench/run.py --banger $(BANGER)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
