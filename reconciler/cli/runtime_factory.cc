@@ -5,6 +5,7 @@
 #include "reconciler/access/ssh_guest_access.h"
 #include "reconciler/image/file_image_store.h"
 #include "reconciler/kernel/file_kernel_store.h"
+#include "reconciler/oci/oci_image_source.h"
 #include "reconciler/os/exec.h"
 #include "reconciler/os/fs.h"
 #include "reconciler/runtime/helper_network.h"
@@ -28,6 +29,8 @@ Result<Runtime> MakeRuntime(const store::StatePaths& paths, const specs::Setting
   opts.staging_dir = paths.staging_dir();
   auto images = std::make_unique<image::FileImageStore>(
       opts, image::BuiltinImageSources({.cache_dir = cache, .runner = nullptr}));
+  images->sources().Register(specs::ImageSource::kOci,
+                             std::make_unique<oci::OciImageSource>(cache));
   rt.image_store = images.get();
   rt.images = std::move(images);
   runtime::VmRuntimeOptions vm;
