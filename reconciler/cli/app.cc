@@ -29,6 +29,7 @@ int Main(int argc, char** argv) {
   AddApplyCommand(app, console, command);
   AddArtifactCommands(app, console, command);
   AddHelperCommand(app, console, command);
+  AddDoctorCommand(app, console, command);
   CLI::App* vm = app.add_subcommand("vm", "inspect and operate VMs");
   vm->require_subcommand(1);
   AddVmListCommands(vm, console, command);

@@ -101,6 +101,15 @@ class EngineTest(unittest.TestCase):
         self.assertEqual(list((self.state / "images").iterdir()), [])
         self.assertEqual(list((self.state / "staging").iterdir()), [])
 
+    def test_doctor_reports_each_check_and_how_to_fix_it(self):
+        env = dict(self.env, BANGER_HELPER_SOCKET=str(self.scratch.path / "no-helper.sock"))
+        r = harness.run_banger(["doctor"], env)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"ok    qemu: .*accelerator (kvm|tcg)")
+        self.assertRegex(r.stdout, r"ok    state dir: .* on \w+; qemu: qcow2 overlay")
+        self.assertIn("FAIL  root helper: root helper not reachable", r.stdout)
+        self.assertIn("fix: sudo banger helper serve --owner", r.stdout)
+
     def test_saved_plan_applies_once_then_is_stale(self):
         out = self.scratch.path / "plan.json"
         r = self.banger("plan", "-f", str(self.spec), "--out", str(out))
