@@ -59,6 +59,7 @@ demo: deps build
 
 bench: deps build
 	/usr/bin/python3 tests/bench/run.py --banger $(BANGER)
+	BANGER_BIN=$(BANGER) /usr/bin/python3 tests/bench/boot_bench.py
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
