@@ -4,6 +4,8 @@
 
 #include <openssl/evp.h>
 
+#include <climits>
+#include <cstdlib>
 #include <memory>
 
 #include "reconciler/observe/observer.h"
@@ -55,9 +57,12 @@ Status FeedPath(EVP_MD_CTX* ctx, const std::string& path, const std::string& rel
 
 Result<std::string> DigestHostPath(const std::string& path) {
   if (!PathExists(path)) return std::string();
+  // Dotfiles are often symlinks: the entry means what the link points at.
+  char resolved[PATH_MAX];
+  if (!realpath(path.c_str(), resolved)) return std::string();
   MdCtx ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  BANGER_RETURN_IF_ERROR(FeedPath(ctx.get(), path, "."));
+  BANGER_RETURN_IF_ERROR(FeedPath(ctx.get(), resolved, "."));
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), md, &len);

@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <climits>
+#include <cstdlib>
+
 #include "reconciler/disk/debugfs.h"
 #include "reconciler/observe/observer.h"
 #include "reconciler/os/fs.h"
@@ -58,7 +61,9 @@ Result<std::map<std::string, std::string>> ProvisionWorkDisk(
   }
   std::map<std::string, std::string> synced;
   for (const auto& f : content.file_syncs) {
-    const std::string host = ExpandTilde(f.host, content.home);
+    std::string host = ExpandTilde(f.host, content.home);
+    // Follow a symlinked entry (dotfiles often are) to what it points at.
+    if (char resolved[PATH_MAX]; realpath(host.c_str(), resolved)) host = resolved;
     auto digest = observe::DigestHostPath(host);
     if (!digest.ok()) return std::move(digest).error().WithContext("file_sync " + Quote(f.name));
     if (digest->empty()) {
