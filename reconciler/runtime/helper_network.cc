@@ -30,6 +30,7 @@ Result<VmNic> HelperVmNetwork::Attach(const std::string& vm, const std::string& 
   std::lock_guard<std::mutex> l(mu_);
   BANGER_RETURN_IF_ERROR(Ready(settings));
   BANGER_ASSIGN_OR_RETURN(SubnetInfo subnet, DescribeSubnet(settings.subnet));
+  const auto t0 = std::chrono::steady_clock::now();
   BANGER_ASSIGN_OR_RETURN(net::AcquiredTap tap, pool_->Acquire(vm));
   VmNic nic;
   nic.tap = tap.name;
@@ -37,6 +38,9 @@ Result<VmNic> HelperVmNetwork::Attach(const std::string& vm, const std::string& 
   nic.mac = net::MacAddressForVm(vm);
   nic.address = ip + "/" + std::to_string(subnet.prefix);
   nic.gateway = subnet.gateway;
+  nic.from_pool = tap.from_pool;
+  nic.acquire_time = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - t0);
   return nic;
 }
 

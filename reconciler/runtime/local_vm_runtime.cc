@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "reconciler/disk/cow.h"
 #include "reconciler/disk/cow_method.h"
 #include "reconciler/disk/fs_probe.h"
@@ -165,6 +167,10 @@ Status LocalVmRuntime::Boot(model::VmRecord& record, const apply::VmInputs& inpu
     BANGER_ASSIGN_OR_RETURN(SubnetInfo subnet, DescribeSubnet(inputs.settings.subnet));
     BANGER_ASSIGN_OR_RETURN(VmNic nic, options_.network->Attach(name, record.ip, inputs.settings));
     tap = nic.tap;
+    char took[32];
+    snprintf(took, sizeof took, "%.1f ms", nic.acquire_time.count() / 1000.0);
+    progress.Note("tap " + tap + (nic.from_pool ? " from the warm pool in " : " created in ") +
+                  took);
     undo.Add([this, tap] { (void)options_.network->Detach(tap); });
     params.address = record.ip + "/" + std::to_string(subnet.prefix);
     params.gateway = nic.gateway;

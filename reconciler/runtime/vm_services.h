@@ -22,6 +22,8 @@ struct VmNic {
   std::string mac;
   std::string address;   // guest address with prefix, "172.30.0.5/24"
   std::string gateway;   // the bridge's address, "172.30.0.1"
+  bool from_pool = false;  // taken from the warm pool (not created now)
+  std::chrono::microseconds acquire_time{0};
 };
 
 class VmNetwork {

@@ -198,6 +198,37 @@ class VmTest(unittest.TestCase):
         taps = [l for l in links.splitlines() if "bgt-" in l]
         self.assertLessEqual(len(taps), 2)  # only the warm pool
 
+    def test_pool_parallel_creates(self):
+        """Four VMs created at once take their taps from the warm pool: no
+        tap is created on the boot path (the step notes say which)."""
+        env = dict(self.env, BANGER_TAP_POOL="4")
+        vms = "".join(f'\n[[vm]]\nname = "p{i}"\nimage = "base"\nkernel = "cloud"\n'
+                      f'vcpus = 1\nmemory = "256M"\ndisk = "1G"\n' for i in range(5))
+        base = SPEC[:SPEC.index("[[file_sync]]")]
+        one = self.scratch.write("pool1.toml", base + vms[:vms.index("[[vm]]", 5)])
+        five = self.scratch.write("pool5.toml", base + vms)
+        for p in (one, five):
+            os.chown(p, self.user.pw_uid, self.user.pw_gid)
+
+        def run(*args, netns=True):
+            r = harness.run_banger(args, env, user=self.user, timeout=1800,
+                                   netns=self.netns.name if netns else None)
+            self.assertEqual(r.returncode, 0, f"{args}:\n{r.stdout}\n{r.stderr}")
+            return r
+
+        run("apply", "--yes", "-f", str(one), "--target", "kernel.cloud", "--target",
+            "image.base", netns=False)
+        run("apply", "--yes", "-f", str(one))  # warms the pool for the next run
+        t0 = time.monotonic()
+        out = run("apply", "--yes", "-f", str(five)).stdout
+        print(f"\nparallel create of 4 VMs: {time.monotonic() - t0:.1f}s", file=sys.stderr)
+        pooled = [l for l in out.splitlines() if "from the warm pool in" in l]
+        print("\n".join(pooled), file=sys.stderr)
+        self.assertEqual(len(pooled), 4, out)
+        self.assertNotIn(" created in ", out)
+        run("apply", "--yes", "-f", str(self.scratch.write("none2.toml", "")))
+        self.assertEqual(harness.vmm_pids_under(self.state), [])
+
 
 if __name__ == "__main__":
     unittest.main()
