@@ -204,13 +204,15 @@ TEST_CASE("drift is observed and planned as a repair") {
   }
   SECTION("missing rootfs replaces and keeps the work disk") {
     o.vms["web"].rootfs_present = false;
-    const Step* s = MakePlan(d, o).Find("vm.web");
+    Plan p = MakePlan(d, o);
+    const Step* s = p.Find("vm.web");
     CHECK(s->action == Action::kReplace);
     CHECK(s->keep_work_disk);
   }
   SECTION("missing work disk replaces without pretending to keep it") {
     o.vms["web"].work_disk_present = false;
-    const Step* s = MakePlan(d, o).Find("vm.web");
+    Plan p = MakePlan(d, o);
+    const Step* s = p.Find("vm.web");
     CHECK(s->action == Action::kReplace);
     CHECK_FALSE(s->keep_work_disk);
   }
