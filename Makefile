@@ -49,10 +49,10 @@ test-e2e: build
 $(ASAN_BUILD)/build.ninja:
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBANGER_SANITIZE=ON
 
-# The unit and integration layers under AddressSanitizer + UBSan.
+# Every test, the real binaries included, under AddressSanitizer + UBSan.
 test-asan: deps $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -L 'unit|integration'
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure --timeout 3000
 
 demo: deps build
 	BANGER_BIN=$(BANGER) /usr/bin/python3 examples/demo.py

@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <mutex>
+#include <set>
 
 namespace banger::access {
 namespace {
@@ -93,6 +94,25 @@ Error SshSession::LastError(const std::string& what, Code code) const {
   return Error(code, label_ + ": " + what + ": " + text);
 }
 
+// The comma-separated `wanted` methods that libssh2 supports, in order.
+static std::string SupportedOnly(LIBSSH2_SESSION* ss, const std::string& wanted) {
+  const char** algs = nullptr;
+  int n = libssh2_session_supported_algs(ss, LIBSSH2_METHOD_HOSTKEY, &algs);
+  std::set<std::string> supported;
+  for (int i = 0; i < n; ++i) supported.insert(algs[i]);
+  if (algs) libssh2_free(ss, algs);
+  std::string out;
+  size_t start = 0;
+  while (start <= wanted.size()) {
+    size_t end = wanted.find(',', start);
+    if (end == std::string::npos) end = wanted.size();
+    std::string m = wanted.substr(start, end - start);
+    if (!m.empty() && supported.count(m)) out += (out.empty() ? "" : ",") + m;
+    start = end + 1;
+  }
+  return out;
+}
+
 Result<SshSession> SshSession::Connect(const ConnectParams& params) {
   BANGER_RETURN_IF_ERROR(InitLibssh2());
   const std::string label = "vm " + Quote(params.vm) + " (" + params.ip + ")";
@@ -107,9 +127,12 @@ Result<SshSession> SshSession::Connect(const ConnectParams& params) {
   LIBSSH2_SESSION* ss = s.get();
   libssh2_session_set_blocking(ss, 1);
   libssh2_session_set_timeout(ss, static_cast<long>(params.timeout.count()));
-  // Unsupported types are dropped by libssh2; if none is left the default
-  // list stays and the check below refuses whatever the server shows.
-  (void)libssh2_session_method_pref(ss, LIBSSH2_METHOD_HOSTKEY, HostKeyMethods(params.pinned).c_str());
+  // Only methods this libssh2 supports: when 1.10 drops an unsupported one
+  // from a preference list it memcpy()s overlapping memory. If none is
+  // left, the default list stays and the check below refuses whatever the
+  // server shows.
+  const std::string prefs = SupportedOnly(ss, HostKeyMethods(params.pinned));
+  if (!prefs.empty()) (void)libssh2_session_method_pref(ss, LIBSSH2_METHOD_HOSTKEY, prefs.c_str());
 
   if (libssh2_session_handshake(ss, s.fd()) != 0) return s.LastError("ssh handshake", Code::kUnavailable);
 
