@@ -13,7 +13,8 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git \
   libcli11-dev python3 python3-jsonschema python3-yaml sqlite3 \
   qemu-system-x86 qemu-utils busybox-static debootstrap fakeroot fakechroot \
   e2fsprogs xfsprogs cpio zstd iproute2 nftables openssh-client \
-  docker-registry skopeo umoci curl ca-certificates util-linux procps
+  docker-registry skopeo umoci curl ca-certificates util-linux procps \
+  apache2-utils openssh-server python3-cryptography
 
 .PHONY: all deps build test test-unit test-integration test-e2e test-asan demo bench clean
 
