@@ -15,6 +15,7 @@
 
 #include "reconciler/base/error.h"
 #include "reconciler/model/handles.h"
+#include "reconciler/os/exec.h"
 
 namespace banger::vmm {
 
@@ -69,6 +70,11 @@ class VmmDriver {
   virtual Status Shutdown(const model::VmHandles& handles,
                           std::chrono::milliseconds grace) = 0;
 };
+
+// Fills probe.binary and probe.version (first line of `<binary> --version`),
+// or probe.detail when either fails; returns whether both worked.
+bool ProbeBinaryVersion(const Result<std::string>& binary, CommandRunner& runner,
+                        DriverProbe& probe);
 
 // Whether the process in the handles is alive and is still the same process
 // (start time matches), not a recycled PID.

@@ -72,22 +72,7 @@ Result<std::string> FirecrackerDriver::Binary() const {
 
 DriverProbe FirecrackerDriver::Probe() {
   DriverProbe probe;
-  auto binary = Binary();
-  if (!binary.ok()) {
-    probe.detail = binary.error().message();
-    return probe;
-  }
-  probe.binary = *binary;
-  ExecRequest req;
-  req.argv = {probe.binary, "--version"};
-  req.timeout = std::chrono::seconds(10);
-  CommandRunner& runner = options_.runner ? *options_.runner : SystemRunner();
-  auto version = RunChecked(runner, req);
-  if (!version.ok()) {
-    probe.detail = version.error().message();
-    return probe;
-  }
-  probe.version = version->out.substr(0, version->out.find('\n'));
+  if (!ProbeBinaryVersion(Binary(), options_.runner ? *options_.runner : SystemRunner(), probe)) return probe;
   UniqueFd kvm(open("/dev/kvm", O_RDWR | O_CLOEXEC));
   if (!kvm.valid()) {
     probe.detail = "firecracker needs KVM: cannot open '/dev/kvm': " + std::string(strerror(errno));

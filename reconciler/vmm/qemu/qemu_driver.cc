@@ -74,21 +74,7 @@ Result<std::string> QemuDriver::Binary() const {
 
 DriverProbe QemuDriver::Probe() {
   DriverProbe probe;
-  auto binary = Binary();
-  if (!binary.ok()) {
-    probe.detail = binary.error().message();
-    return probe;
-  }
-  probe.binary = *binary;
-  ExecRequest req;
-  req.argv = {probe.binary, "--version"};
-  req.timeout = std::chrono::seconds(10);
-  auto version = RunChecked(runner(), req);
-  if (!version.ok()) {
-    probe.detail = version.error().message();
-    return probe;
-  }
-  probe.version = version->out.substr(0, version->out.find('\n'));
+  if (!ProbeBinaryVersion(Binary(), runner(), probe)) return probe;
   auto accel = ChooseAccel(runner(), probe.binary, options_.forced_accel);
   if (!accel.ok()) {
     probe.detail = accel.error().message();
