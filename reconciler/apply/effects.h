@@ -6,6 +6,7 @@
 // store what converged.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,12 @@ class StepProgress {
  public:
   virtual ~StepProgress() = default;
   virtual void Note(std::string_view message) = 0;
+  // A transfer moved on (a download, an image layer): `item` names it,
+  // `total` is 0 when unknown. Line-based renderers ignore it; a terminal
+  // draws per-item bytes, rate and ETA from these.
+  virtual void Bytes(std::string_view item, uint64_t done, uint64_t total) {
+    (void)item, (void)done, (void)total;
+  }
 };
 
 class NullProgress : public StepProgress {

@@ -106,12 +106,12 @@ int Execute(Console& console, Session& session, const plan::Plan& p,
   return kExitError;
 }
 
+}  // namespace
+
 Result<FileLock> LockStateDir(const store::StatePaths& paths) {
   BANGER_RETURN_IF_ERROR(MakeDirs(paths.root(), 0700));
   return FileLock::TryAcquire(paths.lock(), "state dir " + Quote(paths.root()));
 }
-
-}  // namespace
 
 int ApplySpecs(Console& console, Session& session, const ApplyOptions& options) {
   auto lock = LockStateDir(session.paths);

@@ -5,6 +5,7 @@
 
 #include "reconciler/cli/cli.h"
 #include "reconciler/cli/session.h"
+#include "reconciler/os/file_lock.h"
 #include "reconciler/plan/plan.h"
 
 #include <string>
@@ -18,6 +19,10 @@ struct ApplyOptions {
   int parallelism = 4;
   std::vector<std::string> targets;  // --target: only these and their dependencies
 };
+
+// The state dir's apply lock, without waiting: a second apply (or image
+// pull) fails at once naming the holder.
+Result<FileLock> LockStateDir(const store::StatePaths& paths);
 
 // Plans the session's specs and applies. Returns the exit code.
 int ApplySpecs(Console& console, Session& session, const ApplyOptions& options);

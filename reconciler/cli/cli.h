@@ -41,6 +41,7 @@ void AddValidateCommand(CLI::App& app, Console& console, Command& command);
 void AddPlanCommand(CLI::App& app, Console& console, Command& command);
 void AddApplyCommand(CLI::App& app, Console& console, Command& command);
 void AddArtifactCommands(CLI::App& app, Console& console, Command& command);
+void AddImagePullCommand(CLI::App* image, Console& console, Command& command);
 void AddHelperCommand(CLI::App& app, Console& console, Command& command);
 void AddVmAccessCommands(CLI::App* vm, Console& console, Command& command);
 void AddSshConfigCommand(CLI::App& app, Console& console, Command& command);

@@ -215,6 +215,7 @@ void AddArtifactCommands(CLI::App& app, Console& c, Command& command) {
   Verb(i, c, command, "list", "list images", ImageList);
   NamedVerb(i, c, command, "show", "details of an image", ImageShow);
   NamedVerb(i, c, command, "rm", "remove an image no VM uses", ImageRm);
+  AddImagePullCommand(i, c, command);
 }
 
 }  // namespace banger::cli

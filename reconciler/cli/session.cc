@@ -1,6 +1,7 @@
 #include "reconciler/cli/session.h"
 
 #include "reconciler/observe/observer.h"
+#include "reconciler/oci/oci_image_source.h"
 #include "reconciler/os/fs.h"
 #include "reconciler/plan/planner.h"
 
@@ -47,6 +48,7 @@ plan::Plan PlanSession(Session& session, const plan::PlanOptions& options) {
   deps.images = session.runtime.images.get();
   deps.vms = session.runtime.vms.get();
   deps.home = HomeDir();
+  deps.remote_digest = oci::CurrentManifestDigest;
   plan::Observed observed = observe::Observe(session.snapshot, session.specs.state, deps);
   return plan::MakePlan(session.specs.state, observed, options);
 }

@@ -36,9 +36,14 @@ plan::Observed Observe(Result<model::StoreSnapshot> snapshot,
   }
   if (deps.remote_digest) {
     for (const auto& i : desired.images) {
-      if (i.source != specs::ImageSource::kOci) continue;
+      // Only built images can drift; an unbuilt one is pulled anyway.
+      if (i.source != specs::ImageSource::kOci || !o.store.images.count(i.name)) continue;
       auto d = deps.remote_digest(i);
-      if (d.ok()) o.image_remote_digests[i.name] = *d;
+      if (d.ok()) {
+        if (!d->empty()) o.image_remote_digests[i.name] = *d;
+      } else {
+        o.image_remote_errors[i.name] = d.error().message();
+      }
     }
   }
   return o;

@@ -16,7 +16,8 @@ struct ObserverDeps {
   apply::KernelStore* kernels = nullptr;
   apply::ImageStore* images = nullptr;
   apply::VmRuntime* vms = nullptr;
-  // The digest an OCI tag resolves to now (for drift); unset: not checked.
+  // The digest an OCI tag resolves to now (for drift); "" when the
+  // reference cannot drift (a digest); unset: not checked.
   std::function<Result<std::string>(const specs::ImageSpec&)> remote_digest;
   // The user's home, for `~` in file_sync host paths.
   std::string home;

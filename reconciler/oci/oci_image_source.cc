@@ -12,7 +12,9 @@ class NoteProgress : public PullProgress {
   void LayerStarted(const Descriptor& layer, bool cached) override {
     if (cached) p_.Note("layer " + Short(layer.digest) + " cached");
   }
-  void LayerBytes(const Descriptor&, uint64_t) override {}
+  void LayerBytes(const Descriptor& layer, uint64_t received) override {
+    p_.Bytes("layer " + Short(layer.digest), received, layer.size);
+  }
   void LayerDone(const Descriptor& layer) override {
     char size[32];
     snprintf(size, sizeof size, "%.1f MiB", static_cast<double>(layer.size) / (1 << 20));
@@ -29,12 +31,15 @@ class NoteProgress : public PullProgress {
 Result<PullResult> OciImageSource::PullFor(const specs::ImageSpec& spec,
                                            apply::StepProgress* progress) {
   const std::string key = spec.oci + "|" + spec.platform;
+  BANGER_ASSIGN_OR_RETURN(Reference ref, ParseReference(spec.oci));
+  BANGER_ASSIGN_OR_RETURN(Platform platform, Platform::Parse(spec.platform));
   {
     std::lock_guard<std::mutex> l(mu_);
     if (auto it = pulled_.find(key); it != pulled_.end()) return it->second;
+    // Pin the manifest Identity resolved, so the image is built from
+    // exactly the digest it is recorded under even if the tag moves.
+    if (auto it = resolved_.find(key); it != resolved_.end()) ref.digest = it->second;
   }
-  BANGER_ASSIGN_OR_RETURN(Reference ref, ParseReference(spec.oci));
-  BANGER_ASSIGN_OR_RETURN(Platform platform, Platform::Parse(spec.platform));
   PullOptions options;
   options.cache_dir = cache_dir_;
   options.insecure = spec.insecure;
@@ -49,8 +54,19 @@ Result<PullResult> OciImageSource::PullFor(const specs::ImageSpec& spec,
 }
 
 Result<std::string> OciImageSource::Identity(const specs::ImageSpec& spec) {
-  BANGER_ASSIGN_OR_RETURN(PullResult r, PullFor(spec, nullptr));
-  return r.manifest_digest;
+  const std::string key = spec.oci + "|" + spec.platform;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (auto it = pulled_.find(key); it != pulled_.end()) return it->second.manifest_digest;
+  }
+  BANGER_ASSIGN_OR_RETURN(Reference ref, ParseReference(spec.oci));
+  BANGER_ASSIGN_OR_RETURN(Platform platform, Platform::Parse(spec.platform));
+  PullOptions options;
+  options.insecure = spec.insecure;
+  BANGER_ASSIGN_OR_RETURN(std::string digest, Puller().ResolveDigest(ref, platform, options));
+  std::lock_guard<std::mutex> l(mu_);
+  resolved_[key] = digest;
+  return digest;
 }
 
 Status OciImageSource::Populate(const specs::ImageSpec& spec, image::RootfsTree& tree,
@@ -60,6 +76,17 @@ Status OciImageSource::Populate(const specs::ImageSpec& spec, image::RootfsTree&
   auto stats = Flatten(r, tree);
   if (!stats.ok()) return std::move(stats).error().WithContext("flatten " + Quote(spec.oci));
   return OkStatus();
+}
+
+Result<std::string> CurrentManifestDigest(const specs::ImageSpec& spec) {
+  BANGER_ASSIGN_OR_RETURN(Reference ref, ParseReference(spec.oci));
+  if (!ref.digest.empty()) return std::string();
+  BANGER_ASSIGN_OR_RETURN(Platform platform, Platform::Parse(spec.platform));
+  PullOptions options;
+  options.insecure = spec.insecure;
+  options.http.connect_timeout = std::chrono::seconds(5);
+  options.http.stall_timeout = std::chrono::seconds(10);
+  return Puller().ResolveDigest(ref, platform, options);
 }
 
 }  // namespace banger::oci

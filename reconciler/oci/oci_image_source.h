@@ -14,8 +14,8 @@ class OciImageSource : public image::ImageSourceBuilder {
  public:
   explicit OciImageSource(std::string cache_dir) : cache_dir_(std::move(cache_dir)) {}
 
-  // The platform manifest's digest: pulling resolves it (layers land in the
-  // cache, so Populate then transfers nothing).
+  // The platform manifest's digest, resolved from the registry (manifests
+  // only); Populate then pulls exactly that manifest.
   Result<std::string> Identity(const specs::ImageSpec& spec) override;
   Status Populate(const specs::ImageSpec& spec, image::RootfsTree& tree,
                   apply::StepProgress& progress) override;
@@ -25,7 +25,13 @@ class OciImageSource : public image::ImageSourceBuilder {
 
   std::string cache_dir_;
   std::mutex mu_;
-  std::map<std::string, PullResult> pulled_;  // by "ref|platform"
+  std::map<std::string, std::string> resolved_;  // by "ref|platform"
+  std::map<std::string, PullResult> pulled_;     // by "ref|platform"
 };
+
+// What the image's reference names in its registry now: the platform
+// manifest's digest, or "" when the reference is a digest (it cannot
+// move). Short timeouts: `plan` calls this for every built OCI image.
+Result<std::string> CurrentManifestDigest(const specs::ImageSpec& spec);
 
 }  // namespace banger::oci

@@ -1,6 +1,7 @@
 #include "reconciler/oci/puller.h"
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -123,7 +124,61 @@ class PullJob {
   std::atomic<bool> cancelled_{false};
 };
 
+// The platform's image manifest a reference names, and the index it came
+// through when the reference names one. Fetches manifests only.
+struct Resolved {
+  FetchedManifest manifest;
+  Descriptor descriptor;
+  std::optional<FetchedManifest> index;
+};
+
+Result<Resolved> ResolveManifest(RegistryClient& client, const Reference& ref,
+                                 const Platform& platform) {
+  BANGER_ASSIGN_OR_RETURN(FetchedManifest top, client.GetManifest(ref.repository, ref.ManifestRef()));
+  BANGER_ASSIGN_OR_RETURN(ManifestKind kind, ClassifyManifest(top.media_type, top.body));
+  Resolved r;
+  if (kind == ManifestKind::kManifest) {
+    r.descriptor = Descriptor{std::string(media::kOciManifest), top.digest, top.body.size(),
+                              std::nullopt};
+    r.manifest = std::move(top);
+    return r;
+  }
+  BANGER_ASSIGN_OR_RETURN(Index index, ParseIndex(top.body));
+  BANGER_ASSIGN_OR_RETURN(Descriptor chosen, SelectPlatform(index, platform));
+  BANGER_ASSIGN_OR_RETURN(FetchedManifest child, client.GetManifest(ref.repository, chosen.digest));
+  if (child.body.size() != chosen.size)
+    return Error(Code::kCorruption,
+                 "manifest " + Quote(chosen.digest) + " size differs from its index entry");
+  BANGER_ASSIGN_OR_RETURN(ManifestKind child_kind, ClassifyManifest(child.media_type, child.body));
+  if (child_kind != ManifestKind::kManifest)
+    return InvalidArgument("index entry " + Quote(chosen.digest) + " is not an image manifest");
+  r.index = std::move(top);
+  r.manifest = std::move(child);
+  r.descriptor = chosen;
+  return r;
+}
+
+Result<std::unique_ptr<RegistryClient>> MakeClient(const Reference& ref, const PullOptions& options) {
+  RegistryOptions ropts;
+  ropts.insecure = options.insecure;
+  ropts.max_manifest_bytes = options.max_manifest_bytes;
+  ropts.http = options.http;
+  std::string config_path =
+      options.docker_config.empty() ? DefaultDockerConfigPath() : options.docker_config;
+  BANGER_ASSIGN_OR_RETURN(ropts.credentials, LoadDockerCredentials(config_path, ref.registry));
+  return std::make_unique<RegistryClient>(ref.registry, ropts);
+}
+
 }  // namespace
+
+Result<std::string> Puller::ResolveDigest(const Reference& ref, const Platform& platform,
+                                          const PullOptions& options) {
+  auto client = MakeClient(ref, options);
+  if (!client.ok()) return std::move(client).error().WithContext("resolve " + Quote(ref.ToString()));
+  auto resolved = ResolveManifest(**client, ref, platform);
+  if (!resolved.ok()) return std::move(resolved).error().WithContext("resolve " + Quote(ref.ToString()));
+  return resolved->manifest.digest;
+}
 
 Result<PullResult> Puller::Pull(const Reference& ref, const Platform& platform,
                                 const PullOptions& options, PullProgress* progress) {
@@ -132,46 +187,22 @@ Result<PullResult> Puller::Pull(const Reference& ref, const Platform& platform,
   if (options.cache_dir.empty()) return fail(InvalidArgument("no cache directory"));
   auto cache = BlobCache::Open(options.cache_dir);
   if (!cache.ok()) return fail(std::move(cache).error());
-
-  RegistryOptions ropts;
-  ropts.insecure = options.insecure;
-  ropts.max_manifest_bytes = options.max_manifest_bytes;
-  std::string config_path =
-      options.docker_config.empty() ? DefaultDockerConfigPath() : options.docker_config;
-  auto creds = LoadDockerCredentials(config_path, ref.registry);
-  if (!creds.ok()) return fail(std::move(creds).error());
-  ropts.credentials = *creds;
-  RegistryClient client(ref.registry, ropts);
+  auto made = MakeClient(ref, options);
+  if (!made.ok()) return fail(std::move(made).error());
+  RegistryClient& client = **made;
 
   PullResult result;
   result.reference = ref;
-  auto top = client.GetManifest(ref.repository, ref.ManifestRef());
-  if (!top.ok()) return fail(std::move(top).error());
-  auto kind = ClassifyManifest(top->media_type, top->body);
-  if (!kind.ok()) return fail(std::move(kind).error());
-  FetchedManifest manifest = std::move(top).value();
-  Descriptor manifest_desc{std::string(media::kOciManifest), manifest.digest, manifest.body.size(),
-                           std::nullopt};
-  if (*kind == ManifestKind::kIndex) {
-    auto index = ParseIndex(manifest.body);
-    if (!index.ok()) return fail(std::move(index).error());
-    auto chosen = SelectPlatform(*index, platform);
-    if (!chosen.ok()) return fail(std::move(chosen).error());
-    result.index_digest = manifest.digest;
-    Descriptor index_desc{std::string(media::kOciIndex), manifest.digest, manifest.body.size(),
+  auto resolved = ResolveManifest(client, ref, platform);
+  if (!resolved.ok()) return fail(std::move(resolved).error());
+  FetchedManifest manifest = std::move(resolved->manifest);
+  Descriptor manifest_desc = resolved->descriptor;
+  if (resolved->index) {
+    const FetchedManifest& index = *resolved->index;
+    result.index_digest = index.digest;
+    Descriptor index_desc{std::string(media::kOciIndex), index.digest, index.body.size(),
                           std::nullopt};
-    if (Status st = cache->Put(index_desc, manifest.body); !st.ok()) return fail(std::move(st).error());
-    auto child = client.GetManifest(ref.repository, chosen->digest);
-    if (!child.ok()) return fail(std::move(child).error());
-    if (child->body.size() != chosen->size)
-      return fail(Error(Code::kCorruption, "manifest " + Quote(chosen->digest) +
-                                               " size differs from its index entry"));
-    auto child_kind = ClassifyManifest(child->media_type, child->body);
-    if (!child_kind.ok()) return fail(std::move(child_kind).error());
-    if (*child_kind != ManifestKind::kManifest)
-      return fail(InvalidArgument("index entry " + Quote(chosen->digest) + " is not an image manifest"));
-    manifest = std::move(child).value();
-    manifest_desc = *chosen;
+    if (Status st = cache->Put(index_desc, index.body); !st.ok()) return fail(std::move(st).error());
   }
   auto parsed = ParseManifest(manifest.body);
   if (!parsed.ok()) return fail(std::move(parsed).error());

@@ -13,6 +13,7 @@
 #include "reconciler/base/error.h"
 #include "reconciler/image/layer_extract.h"
 #include "reconciler/image/rootfs_tree.h"
+#include "reconciler/oci/http_session.h"
 #include "reconciler/oci/manifest.h"
 #include "reconciler/oci/reference.h"
 
@@ -30,6 +31,7 @@ struct PullOptions {
   size_t max_manifest_bytes = 4u << 20;
   // Largest blob accepted (descriptor size), before anything is fetched.
   uint64_t max_blob_bytes = 32ull << 30;
+  HttpLimits http;            // connect and stall timeouts
 };
 
 // Per-layer progress. Calls are serialised by the puller (never concurrent)
@@ -57,6 +59,11 @@ struct PullResult {
 
 class Puller {
  public:
+  // The digest of the platform's image manifest the reference names now,
+  // fetching manifests only (no blobs, no cache): what `plan` compares
+  // against the digest an image was built from.
+  Result<std::string> ResolveDigest(const Reference& ref, const Platform& platform,
+                                    const PullOptions& options);
   Result<PullResult> Pull(const Reference& ref, const Platform& platform,
                           const PullOptions& options, PullProgress* progress = nullptr);
 };

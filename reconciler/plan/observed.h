@@ -32,9 +32,10 @@ struct Observed {
   // the host path does not exist.
   std::map<std::string, std::string> file_sync_digests;
 
-  // Per OCI image, the digest the registry reports for its tag now (only
-  // filled when images are refreshed).
+  // Per built OCI image declared by tag: the digest the registry reports
+  // for the tag now, or why it could not be asked.
   std::map<std::string, std::string> image_remote_digests;
+  std::map<std::string, std::string> image_remote_errors;
 
   bool complete() const { return store_ok && handle_errors.empty(); }
 };

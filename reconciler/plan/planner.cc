@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "reconciler/base/error.h"
 #include "reconciler/plan/field_diff.h"
 
 namespace banger::plan {
@@ -140,6 +141,10 @@ class PlanBuilder {
                                        " (pulled " + rec->second.digest +
                                        "); apply --refresh-images to re-pull"});
           }
+        } else if (auto failed = observed_.image_remote_errors.find(i.name);
+                   failed != observed_.image_remote_errors.end() && options_.refresh_images) {
+          plan_.errors.push_back("image " + Quote(i.name) + ": cannot check tag " + i.oci +
+                                 " for --refresh-images: " + failed->second);
         }
       }
       Add(std::move(step), std::move(changes));

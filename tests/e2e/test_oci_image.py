@@ -123,6 +123,69 @@ oci = "127.0.0.1:{self.port}/tiny:v1"
         shown = harness.run_banger(["image", "show", "tiny"], self.env)
         self.assertIn("sha256:", shown.stdout)
 
+    def test_image_pull_verb_and_tag_drift(self):
+        self.push_image()
+        ref = f"127.0.0.1:{self.port}/tiny:v1"
+        r = harness.run_banger(["image", "pull", ref], self.env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("image.tiny-v1: pulled sha256:", r.stdout)
+        self.assertIn("layer sha256:", r.stdout)
+        r = harness.run_banger(["image", "pull", ref], self.env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("image.tiny-v1: up to date", r.stdout)
+
+        # A pulled image is not the spec's to prune.
+        spec = self.scratch.write("oci.toml", f"""
+[[image]]
+name = "tiny"
+oci = "{ref}"
+""")
+        r = harness.run_banger(["apply", "--yes", "-f", str(spec)], self.env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        listed = harness.run_banger(["image", "list"], self.env).stdout
+        self.assertIn("tiny-v1", listed)
+        self.assertIn("tiny ", listed)
+
+        # The tag moves: plan reports drift but changes nothing until asked.
+        oci = str(self.scratch.path / "oci")
+        add_layer(oci, "v1", lambda tar: file_entry(tar, "etc/motd", b"moved\n"))
+        subprocess.run(["skopeo", "copy", "--dest-tls-verify=false", f"oci:{oci}:v1",
+                        f"docker://{ref}"], check=True, capture_output=True)
+        r = harness.run_banger(["plan", "-f", str(spec), "--detailed-exitcode"], self.env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"tag {ref} now points at sha256:", r.stdout)
+        self.assertIn("--refresh-images", r.stdout)
+        r = harness.run_banger(["plan", "-f", str(spec), "--detailed-exitcode",
+                                "--refresh-images"], self.env)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("image.tiny", r.stdout)
+        r = harness.run_banger(["apply", "--yes", "--refresh-images", "-f", str(spec)],
+                               self.env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = harness.run_banger(["plan", "-f", str(spec), "--detailed-exitcode"], self.env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn("now points at", r.stdout)
+        r = harness.run_banger(["image", "pull", ref], self.env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("image.tiny-v1: pulled sha256:", r.stdout)
+        self.assertEqual(len(list((self.scratch.path / "state" / "images").iterdir())), 2)
+
+    def test_image_pull_failures_register_nothing(self):
+        r = harness.run_banger(["image", "pull", "Not A Reference"], self.env)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("banger: error:", r.stderr)
+        self.assertIn("Not A Reference", r.stderr)
+        r = harness.run_banger(["image", "pull", f"127.0.0.1:{self.port}/absent:v1",
+                                "--name", "Bad_Name"], self.env)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("--name", r.stderr)
+        r = harness.run_banger(["image", "pull", f"127.0.0.1:{self.port}/absent:v1"], self.env)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("absent", r.stderr)
+        self.assertNotIn("absent", harness.run_banger(["image", "list"], self.env).stdout)
+        images = self.scratch.path / "state" / "images"
+        self.assertEqual(list(images.iterdir()) if images.exists() else [], [])
+
 
 if __name__ == "__main__":
     unittest.main()

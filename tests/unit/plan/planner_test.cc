@@ -249,6 +249,20 @@ TEST_CASE("drift is observed and planned as a repair") {
     CHECK(r.Find("image.base")->action == Action::kReplace);
     CHECK(r.Find("vm.web")->action == Action::kReplace);
   }
+  SECTION("an unreachable registry is an error only when refreshing") {
+    d.images[0].source = specs::ImageSource::kOci;
+    d.images[0].dir.clear();
+    d.images[0].oci = "debian:bookworm";
+    o.store.images["base"].spec = d.images[0];
+    o.image_remote_errors["base"] = "connection refused";
+    Plan p = MakePlan(d, o);
+    CHECK(p.steps.empty());
+    CHECK(p.errors.empty());
+    Plan r = MakePlan(d, o, PlanOptions{.refresh_images = true});
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0] ==
+          "image 'base': cannot check tag debian:bookworm for --refresh-images: connection refused");
+  }
 }
 
 TEST_CASE("undeclared resources are pruned in reverse dependency order") {
