@@ -84,11 +84,18 @@ Result<int> SshGuestAccess::Exec(const std::string& vm, const std::string& ip,
 }
 
 Status SshGuestAccess::RequestPoweroff(const std::string& vm, const std::string& ip) {
-  // --no-block: the command returns before sshd goes down with the guest.
-  auto code = Exec(vm, ip, {"systemctl", "poweroff", "--no-block"}, "", nullptr, nullptr);
+  // The guest's poweroff.sh knows its init (systemd or banger's busybox
+  // init); images built before it existed have systemd.
+  auto code = Exec(vm, ip, {"/usr/lib/banger/poweroff.sh"}, "", nullptr, nullptr);
+  const char* what = "/usr/lib/banger/poweroff.sh";
+  if (code.ok() && *code == 127) {
+    // --no-block: the command returns before sshd goes down with the guest.
+    code = Exec(vm, ip, {"systemctl", "poweroff", "--no-block"}, "", nullptr, nullptr);
+    what = "systemctl poweroff";
+  }
   if (!code.ok()) return code.error();
   if (*code != 0)
-    return Error(Code::kIo, "power off vm " + Quote(vm) + ": systemctl exited " +
+    return Error(Code::kIo, "power off vm " + Quote(vm) + ": " + what + " exited " +
                                 std::to_string(*code));
   return OkStatus();
 }

@@ -70,7 +70,9 @@ Result<model::ImageRecord> FileImageStore::BuildInStaging(const specs::ImageSpec
   RootfsTree seed(seed_dir);
   BANGER_RETURN_IF_ERROR(source->Populate(spec, tree, progress));
   BANGER_RETURN_IF_ERROR(SplitWorkSeed(tree, seed));
-  BANGER_RETURN_IF_ERROR(InjectGuestAssets(tree));
+  BANGER_ASSIGN_OR_RETURN(GuestInit init, InjectGuestAssets(tree));
+  if (init == GuestInit::kBanger)
+    progress.Note("no systemd init in the image: it boots with banger's init (busybox)");
 
   progress.Note("building " + std::string(kRootfsFile));
   BANGER_ASSIGN_OR_RETURN(disk::Ext4Content content, disk::MeasureTree(tree));

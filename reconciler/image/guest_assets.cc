@@ -33,6 +33,13 @@ BANGER_EMBED(hostkeys_unit, "guest/rootfs/etc/systemd/system/banger-hostkeys.ser
 BANGER_EMBED(ready_unit, "guest/rootfs/etc/systemd/system/banger-ready.service")
 BANGER_EMBED(ldconfig_unit, "guest/rootfs/etc/systemd/system/banger-ldconfig.service")
 BANGER_EMBED(sshd_conf, "guest/rootfs/etc/ssh/sshd_config.d/banger.conf")
+BANGER_EMBED(first_boot_sh, "guest/rootfs/usr/lib/banger/first-boot.sh")
+BANGER_EMBED(first_boot_unit, "guest/rootfs/etc/systemd/system/banger-firstboot.service")
+BANGER_EMBED(poweroff_sh, "guest/rootfs/usr/lib/banger/poweroff.sh")
+BANGER_EMBED(init, "guest/rootfs/usr/lib/banger/init")
+BANGER_EMBED(inittab, "guest/rootfs/usr/lib/banger/inittab")
+BANGER_EMBED(boot_sh, "guest/rootfs/usr/lib/banger/boot.sh")
+BANGER_EMBED(shutdown_sh, "guest/rootfs/usr/lib/banger/shutdown.sh")
 
 namespace banger::image {
 namespace {
@@ -109,14 +116,34 @@ bool HasEither(const RootfsTree& tree, const std::string& rel) {
   return false;
 }
 
+// The target of the symlink at `rel`, when every parent of it is a real
+// directory (an image's own symlinked parent could lead into the host).
+bool ReadLinkInTree(const RootfsTree& tree, const std::string& rel, std::string& target) {
+  struct stat st;
+  for (size_t at = rel.find('/'); at != std::string::npos; at = rel.find('/', at + 1)) {
+    std::string parent = JoinPath(tree.root(), rel.substr(0, at));
+    if (lstat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+  }
+  char buf[4096];
+  ssize_t n = readlink(JoinPath(tree.root(), rel).c_str(), buf, sizeof buf);
+  if (n <= 0) return false;
+  target.assign(buf, static_cast<size_t>(n));
+  return true;
+}
+
 }  // namespace
 
 const std::vector<GuestFile>& GuestFiles() {
+  constexpr bool kInitKit = true;
   static const std::vector<GuestFile> files = {
       {"usr/lib/banger/net-bootstrap.sh", "guest/rootfs/usr/lib/banger/net-bootstrap.sh", 0755,
        BANGER_CONTENT(net_sh)},
       {"usr/lib/banger/ready.sh", "guest/rootfs/usr/lib/banger/ready.sh", 0755,
        BANGER_CONTENT(ready_sh)},
+      {"usr/lib/banger/first-boot.sh", "guest/rootfs/usr/lib/banger/first-boot.sh", 0755,
+       BANGER_CONTENT(first_boot_sh)},
+      {"usr/lib/banger/poweroff.sh", "guest/rootfs/usr/lib/banger/poweroff.sh", 0755,
+       BANGER_CONTENT(poweroff_sh)},
       {"etc/systemd/system/banger-net.service",
        "guest/rootfs/etc/systemd/system/banger-net.service", 0644, BANGER_CONTENT(net_unit)},
       {"etc/systemd/system/banger-hostkeys.service",
@@ -127,10 +154,41 @@ const std::vector<GuestFile>& GuestFiles() {
       {"etc/systemd/system/banger-ldconfig.service",
        "guest/rootfs/etc/systemd/system/banger-ldconfig.service", 0644,
        BANGER_CONTENT(ldconfig_unit)},
+      {"etc/systemd/system/banger-firstboot.service",
+       "guest/rootfs/etc/systemd/system/banger-firstboot.service", 0644,
+       BANGER_CONTENT(first_boot_unit)},
       {"etc/ssh/sshd_config.d/banger.conf", "guest/rootfs/etc/ssh/sshd_config.d/banger.conf",
        0644, BANGER_CONTENT(sshd_conf)},
+      {"usr/lib/banger/init", "guest/rootfs/usr/lib/banger/init", 0755, BANGER_CONTENT(init),
+       kInitKit},
+      {"usr/lib/banger/inittab", "guest/rootfs/usr/lib/banger/inittab", 0644,
+       BANGER_CONTENT(inittab), kInitKit},
+      {"usr/lib/banger/boot.sh", "guest/rootfs/usr/lib/banger/boot.sh", 0755,
+       BANGER_CONTENT(boot_sh), kInitKit},
+      {"usr/lib/banger/shutdown.sh", "guest/rootfs/usr/lib/banger/shutdown.sh", 0755,
+       BANGER_CONTENT(shutdown_sh), kInitKit},
   };
   return files;
+}
+
+const std::vector<std::string>& InitKitApplets() {
+  static const std::vector<std::string> applets = {
+      "sh",    "ip",   "hostname", "mount", "umount", "mkdir", "chmod", "cat",  "sed",
+      "grep",  "tr",   "mv",       "rm",    "sync",   "sleep", "ps",    "kill", "ls",
+      "head",  "tail", "touch",    "cut",   "id",     "poweroff", "reboot", "vi",
+  };
+  return applets;
+}
+
+GuestInit DetectInit(const RootfsTree& tree) {
+  for (const std::string& rel : {"sbin/init", "usr/sbin/init"}) {
+    std::string target;
+    if (!ReadLinkInTree(tree, rel, target)) continue;
+    // A symlink into systemd (/lib/systemd/systemd, ../lib/systemd/systemd).
+    if (target.size() >= 15 && target.compare(target.size() - 15, 15, "systemd/systemd") == 0)
+      return GuestInit::kSystemd;
+  }
+  return GuestInit::kBanger;
 }
 
 std::vector<GuestLink> GuestLinks(const RootfsTree& tree) {
@@ -139,6 +197,8 @@ std::vector<GuestLink> GuestLinks(const RootfsTree& tree) {
   for (const char* unit : {"banger-net.service", "banger-hostkeys.service", "banger-ready.service"}) {
     links.push_back({units + "/multi-user.target.wants/" + unit, "/" + units + "/" + unit});
   }
+  links.push_back({units + "/multi-user.target.wants/banger-firstboot.service",
+                   "/" + units + "/banger-firstboot.service"});
   links.push_back({units + "/sysinit.target.wants/banger-ldconfig.service",
                    "/" + units + "/banger-ldconfig.service"});
   if (HasEither(tree, "systemd/system/ssh.service")) {
@@ -155,11 +215,18 @@ std::vector<GuestLink> GuestLinks(const RootfsTree& tree) {
   return links;
 }
 
-Status InjectGuestAssets(RootfsTree& tree) {
+Result<GuestInit> InjectGuestAssets(RootfsTree& tree) {
+  const GuestInit init = DetectInit(tree);
   for (const GuestFile& f : GuestFiles()) {
+    if (f.init_kit && init != GuestInit::kBanger) continue;
     BANGER_RETURN_IF_ERROR(InstallFile(tree, std::string(f.image_path), f.content, f.mode));
   }
   for (const GuestLink& link : GuestLinks(tree)) BANGER_RETURN_IF_ERROR(InstallLink(tree, link));
+  if (init == GuestInit::kBanger) {
+    // The busybox itself is copied in by the initramfs at boot.
+    for (const std::string& applet : InitKitApplets())
+      BANGER_RETURN_IF_ERROR(InstallLink(tree, {"usr/lib/banger/bin/" + applet, "../busybox"}));
+  }
 
   // Host keys made during the image build would be shared by every VM.
   std::string ssh_dir = JoinPath(tree.root(), "etc/ssh");
@@ -181,7 +248,7 @@ Status InjectGuestAssets(RootfsTree& tree) {
     BANGER_RETURN_IF_ERROR(RemoveTree(JoinPath(tree.root(), dbus_id)));
     tree.Erase(dbus_id);
   }
-  return OkStatus();
+  return init;
 }
 
 namespace {

@@ -5,7 +5,17 @@
 //   banger-hostkeys.service                 per-VM host keys (ssh-keygen -A)
 //   banger-ready.service + ready.sh         BANGER-HOSTKEY/BANGER-READY lines
 //   banger-ldconfig.service                 linker cache on first boot
+//   banger-firstboot.service + first-boot.sh  an SSH server installed with
+//                                           the distro's package manager on
+//                                           first boot when the image has none
+//   poweroff.sh                             how the host asks for power off
 //   /etc/ssh/sshd_config.d/banger.conf      key-only root login
+//
+// Images whose init is not systemd (container images have none) also get
+// banger's init kit: usr/lib/banger/{init,inittab,boot.sh,shutdown.sh} and
+// usr/lib/banger/bin/ applet links to the static busybox the initramfs
+// copies in at boot. The initramfs runs usr/lib/banger/init in place of
+// /sbin/init whenever that file exists (guest/initramfs/init).
 //
 // Injection also removes the image's SSH host keys, empties
 // /etc/machine-id, enables the units and sshd, and masks serial gettys
@@ -27,7 +37,18 @@ struct GuestFile {
   std::string_view source_path;  // relative to the repository root
   uint32_t mode;                 // permission bits; owner root:root
   std::string_view content;      // embedded at build time
+  bool init_kit = false;         // only for images booted by banger's init
 };
+
+// How an image boots: its own systemd, or banger's init kit.
+enum class GuestInit { kSystemd, kBanger };
+
+// kSystemd when /sbin/init or /usr/sbin/init links to systemd.
+GuestInit DetectInit(const RootfsTree& tree);
+
+// The busybox applets linked in usr/lib/banger/bin for the init kit (last
+// on its PATH: the image's own tools win).
+const std::vector<std::string>& InitKitApplets();
 
 struct GuestLink {
   std::string image_path;  // relative to the image root
@@ -41,8 +62,9 @@ const std::vector<GuestFile>& GuestFiles();
 // banger units always, sshd when its unit exists, masks when it lacks udev.
 std::vector<GuestLink> GuestLinks(const RootfsTree& tree);
 
-// Installs the assets into the staged tree (on disk and in its entries).
-Status InjectGuestAssets(RootfsTree& tree);
+// Installs the assets into the staged tree (on disk and in its entries);
+// returns which init the image will boot with.
+Result<GuestInit> InjectGuestAssets(RootfsTree& tree);
 
 // The work seed: what a VM's /root work disk starts with.
 //

@@ -81,7 +81,7 @@ const std::vector<std::string>& InitramfsApplets() {
   static const std::vector<std::string> kApplets = {
       "sh",   "mount", "umount", "insmod", "switch_root", "mkdir", "sleep",
       "cat",  "grep",  "findfs", "poweroff", "halt",      "sync",  "ls",
-      "echo", "dmesg",
+      "echo", "dmesg", "cmp",    "chmod",  "mv",
   };
   return kApplets;
 }

@@ -12,6 +12,11 @@ std::string Tail(const std::string& s, size_t n) {
   return s.size() > n ? s.substr(s.size() - n) : s;
 }
 
+std::string Trimmed(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  return std::string(s);
+}
+
 }  // namespace
 
 ConsoleScan ScanConsole(std::string_view text) {
@@ -30,8 +35,11 @@ ConsoleScan ScanConsole(std::string_view text) {
     } else if (line.find("BANGER-READY") != std::string_view::npos) {
       scan.ready = true;
     } else if (size_t e = line.find("BANGER-INITRAMFS-ERROR:"); e != std::string_view::npos) {
-      scan.failure = std::string(line.substr(e + 23));
-      while (!scan.failure.empty() && scan.failure.front() == ' ') scan.failure.erase(0, 1);
+      scan.failure = Trimmed(line.substr(e + 23));
+    } else if (size_t f = line.find("BANGER-FIRSTBOOT-ERROR:"); f != std::string_view::npos) {
+      if (scan.failure.empty()) scan.failure = "first boot: " + Trimmed(line.substr(f + 23));
+    } else if (line.find("BANGER-FIRSTBOOT:") != std::string_view::npos) {
+      scan.installing = true;
     }
   }
   return scan;
@@ -39,7 +47,9 @@ ConsoleScan ScanConsole(std::string_view text) {
 
 Result<ConsoleScan> WaitForConsoleReady(const std::string& console_log, pid_t pid,
                                         uint64_t start_ticks,
-                                        std::chrono::steady_clock::time_point deadline) {
+                                        std::chrono::steady_clock::time_point deadline,
+                                        std::chrono::seconds install_allowance) {
+  bool extended = false;
   for (;;) {
     auto text = ReadFile(console_log);
     const std::string content = text.ok() ? *text : "";
@@ -47,6 +57,10 @@ Result<ConsoleScan> WaitForConsoleReady(const std::string& console_log, pid_t pi
     if (!scan.failure.empty())
       return Error(Code::kFailedPrecondition, "guest could not boot: " + scan.failure);
     if (scan.ready) return scan;
+    if (scan.installing && !extended) {
+      deadline += install_allowance;
+      extended = true;
+    }
     if (!vmm::ProcessAlive(pid, start_ticks)) {
       return Error(Code::kFailedPrecondition,
                    "VMM exited before the guest was ready; console ends with: " +

@@ -1,7 +1,9 @@
 // Readiness as the guest reports it on its console: banger's guest assets
 // print "BANGER-HOSTKEY <type> <base64>" for each host key and then
 // "BANGER-READY <hostname>" once sshd has started; the initramfs prints
-// "BANGER-INITRAMFS-ERROR: <why>" when it cannot boot.
+// "BANGER-INITRAMFS-ERROR: <why>" when it cannot boot. On a first boot that
+// installs an SSH server the guest prints "BANGER-FIRSTBOOT: ..." (the
+// install may take minutes) and "BANGER-FIRSTBOOT-ERROR: <why>" on failure.
 #pragma once
 
 #include <sys/types.h>
@@ -17,7 +19,8 @@ namespace banger::runtime {
 
 struct ConsoleScan {
   bool ready = false;
-  std::string failure;   // text after BANGER-INITRAMFS-ERROR:, if any
+  std::string failure;   // why the guest cannot boot, if it said so
+  bool installing = false;  // a first-boot SSH server install started
   HostKeys host_keys;    // "ssh-ed25519 AAAA..."
 };
 
@@ -25,9 +28,12 @@ struct ConsoleScan {
 ConsoleScan ScanConsole(std::string_view text);
 
 // Polls the console log until the guest is ready, it reported a boot
-// failure, the VMM process died, or the deadline passed.
+// failure, the VMM process died, or the deadline passed. Once a first-boot
+// install has started, the deadline moves out by `install_allowance`.
 Result<ConsoleScan> WaitForConsoleReady(const std::string& console_log, pid_t pid,
                                         uint64_t start_ticks,
-                                        std::chrono::steady_clock::time_point deadline);
+                                        std::chrono::steady_clock::time_point deadline,
+                                        std::chrono::seconds install_allowance =
+                                            std::chrono::seconds(0));
 
 }  // namespace banger::runtime

@@ -211,9 +211,15 @@ Status LocalVmRuntime::Boot(model::VmRecord& record, const apply::VmInputs& inpu
   BANGER_RETURN_IF_ERROR(store::WriteHandles(handles_path, handles));
   undo.Add([handles_path] { (void)RemoveTree(handles_path); });
 
-  const auto deadline = t0 + options_.boot_timeout;
-  BANGER_ASSIGN_OR_RETURN(ConsoleScan scan, WaitForConsoleReady(files.console_log, handles.pid,
-                                                                handles.pid_start_ticks, deadline));
+  auto deadline = t0 + options_.boot_timeout;
+  BANGER_ASSIGN_OR_RETURN(ConsoleScan scan,
+                          WaitForConsoleReady(files.console_log, handles.pid,
+                                              handles.pid_start_ticks, deadline,
+                                              options_.first_boot_install_timeout));
+  if (scan.installing) {
+    deadline += options_.first_boot_install_timeout;
+    progress.Note("first boot installed an SSH server in the guest");
+  }
   std::string keys;
   for (const auto& k : scan.host_keys) keys += k + "\n";
   BANGER_RETURN_IF_ERROR(AtomicWriteFile(files.host_keys, keys, 0644));

@@ -29,6 +29,9 @@ struct VmRuntimeOptions {
   std::unique_ptr<VmNetwork> network;     // null: VMs boot without a NIC
   std::unique_ptr<GuestAccess> access;    // null: ready = console marker
   std::chrono::seconds boot_timeout{180};
+  // Added to boot_timeout when the guest's first boot installs an SSH
+  // server with its package manager.
+  std::chrono::seconds first_boot_install_timeout{900};
   std::chrono::seconds stop_grace{20};
 };
 

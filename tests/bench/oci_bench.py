@@ -180,7 +180,8 @@ def build_layer_tar(path, roots, budget, extra=None):
 
 def pick_whiteout_victim(lower):
     """A directory one level below usr/share in the lower layer that holds
-    some files: deleted by a whiteout in the top layer."""
+    some files (or, failing that, one file): deleted by a whiteout in the top
+    layer."""
     counts = {}
     for rel, (kind, _) in lower.items():
         parts = rel.split("/")
@@ -193,7 +194,10 @@ def pick_whiteout_victim(lower):
         return good[0]
     if counts:
         return sorted(counts)[0]
-    fail("fixture: no directory under usr/share to delete with a whiteout")
+    files = sorted(rel for rel, (kind, _) in lower.items() if kind == "file")
+    if files:  # a tiny fixture: delete one file instead
+        return files[0]
+    fail("fixture: layer 2 has nothing to delete with a whiteout")
 
 
 def build_fixture(work, budget_bytes):
@@ -207,7 +211,8 @@ def build_fixture(work, budget_bytes):
     bytes_so_far = 0
     for i, (roots, share) in enumerate(LAYERS):
         share_so_far += share
-        layer_budget = max(0, int(budget_bytes * share_so_far) - bytes_so_far)
+        layer_budget = max(int(budget_bytes * share / 2),
+                           int(budget_bytes * share_so_far) - bytes_so_far)
         tar_path = work / f"layer{i + 1}.tar"
         extra = None
         if i == len(LAYERS) - 1:

@@ -57,7 +57,8 @@ TEST_CASE("the asset set is complete") {
     CHECK(paths.count(required) == 1);
   }
   for (const GuestFile& f : GuestFiles()) {
-    bool script = std::string(f.image_path).find(".sh") != std::string::npos;
+    bool script = std::string(f.image_path).find(".sh") != std::string::npos ||
+                  f.image_path == "usr/lib/banger/init";
     CHECK(f.mode == (script ? 0755u : 0644u));
   }
   std::string sshd;
@@ -135,5 +136,67 @@ TEST_CASE("images with udev keep their gettys; images without sshd get no ssh li
     CHECK(l.target != "/dev/null");
     CHECK(l.image_path.find("ssh.service") == std::string::npos);
   }
-  CHECK(links.size() == 4);
+  CHECK(links.size() == 5);
+}
+
+TEST_CASE("init detection: systemd links keep systemd, anything else gets banger's init") {
+  struct Case {
+    const char* link;
+    const char* target;
+    GuestInit want;
+  };
+  const Case cases[] = {
+      {"sbin/init", "/lib/systemd/systemd", GuestInit::kSystemd},
+      {"usr/sbin/init", "../lib/systemd/systemd", GuestInit::kSystemd},
+      {"sbin/init", "/bin/busybox", GuestInit::kBanger},
+      {"sbin/init", "openrc-init", GuestInit::kBanger},
+      {nullptr, nullptr, GuestInit::kBanger},  // container image: no init
+  };
+  for (const Case& c : cases) {
+    INFO((c.link ? c.link : "(none)") << " -> " << (c.target ? c.target : ""));
+    TempDir dir = testing::ScratchDir();
+    REQUIRE(MakeDirs(dir.path() + "/sbin").ok());
+    REQUIRE(MakeDirs(dir.path() + "/usr/sbin").ok());
+    if (c.link) REQUIRE(symlink(c.target, (dir.path() + "/" + c.link).c_str()) == 0);
+    CHECK(DetectInit(RootfsTree(dir.path())) == c.want);
+  }
+}
+
+TEST_CASE("init detection does not follow an image's symlinked /sbin into the host") {
+  TempDir dir = testing::ScratchDir();
+  // The host's /sbin/init is systemd on most machines; the image's is not.
+  REQUIRE(symlink("/sbin", (dir.path() + "/sbin").c_str()) == 0);
+  CHECK(DetectInit(RootfsTree(dir.path())) == GuestInit::kBanger);
+}
+
+TEST_CASE("an image without systemd gets banger's init kit; a systemd image does not") {
+  TempDir plain = testing::ScratchDir();
+  testing::WriteFile(plain.path(), "etc/os-release", "ID=debian\n");
+  RootfsTree tree(plain.path());
+  auto init = InjectGuestAssets(tree);
+  REQUIRE(init.ok());
+  CHECK(*init == GuestInit::kBanger);
+  for (const char* f : {"usr/lib/banger/init", "usr/lib/banger/inittab", "usr/lib/banger/boot.sh",
+                        "usr/lib/banger/shutdown.sh", "usr/lib/banger/first-boot.sh"}) {
+    INFO(f);
+    CHECK(PathExists(plain.path() + "/" + f));
+    CHECK(tree.Find(f));
+  }
+  CHECK(ReadLinkAt(plain.path() + "/usr/lib/banger/bin/ip") == "../busybox");
+  REQUIRE(tree.Find("usr/lib/banger/bin/ip"));
+  CHECK(tree.Find("usr/lib/banger/bin/ip")->mode == (S_IFLNK | 0777));
+
+  TempDir sysd = testing::ScratchDir();
+  REQUIRE(MakeDirs(sysd.path() + "/usr/sbin").ok());
+  REQUIRE(symlink("/lib/systemd/systemd", (sysd.path() + "/usr/sbin/init").c_str()) == 0);
+  RootfsTree tree2(sysd.path());
+  auto init2 = InjectGuestAssets(tree2);
+  REQUIRE(init2.ok());
+  CHECK(*init2 == GuestInit::kSystemd);
+  CHECK_FALSE(PathExists(sysd.path() + "/usr/lib/banger/init"));
+  CHECK_FALSE(PathExists(sysd.path() + "/usr/lib/banger/bin"));
+  CHECK(PathExists(sysd.path() + "/usr/lib/banger/first-boot.sh"));
+  CHECK(ReadLinkAt(sysd.path() +
+                   "/etc/systemd/system/multi-user.target.wants/banger-firstboot.service") ==
+        "/etc/systemd/system/banger-firstboot.service");
 }

@@ -41,6 +41,27 @@ TEST_CASE("the console scan finds keys, readiness and initramfs failures") {
   CHECK_FALSE(ScanConsole("BANGER-READ").ready);
 }
 
+TEST_CASE("the console scan follows a first-boot SSH server install") {
+  auto installing = ScanConsole("banger-net: eth0 10.0.0.2/24\n"
+                                "BANGER-FIRSTBOOT: installing an SSH server (debian)\n");
+  CHECK(installing.installing);
+  CHECK_FALSE(installing.ready);
+  CHECK(installing.failure.empty());
+  CHECK_FALSE(ScanConsole("BANGER-READY web\n").installing);
+  auto failed = ScanConsole(
+      "BANGER-FIRSTBOOT: installing an SSH server (debian)\n"
+      "BANGER-FIRSTBOOT-ERROR: installing the SSH server with the debian package manager failed "
+      "(exit 100)\n"
+      "BANGER-FIRSTBOOT-ERROR: installing the SSH server with the debian package manager failed "
+      "(exit 100)\n");
+  CHECK(failed.failure ==
+        "first boot: installing the SSH server with the debian package manager failed (exit 100)");
+  // An initramfs failure is the root cause when both appear.
+  auto both = ScanConsole("BANGER-INITRAMFS-ERROR: cannot mount root\n"
+                          "BANGER-FIRSTBOOT-ERROR: later noise\n");
+  CHECK(both.failure == "cannot mount root");
+}
+
 TEST_CASE("file_sync guest paths map into the work disk") {
   CHECK(*WorkDiskPath("/root/.gitconfig") == "/.gitconfig");
   CHECK(*WorkDiskPath("~/creds/token") == "/creds/token");
