@@ -61,6 +61,7 @@ demo: deps build
 bench: deps build
 	/usr/bin/python3 tests/bench/run.py --banger $(BANGER)
 	BANGER_BIN=$(BANGER) /usr/bin/python3 tests/bench/boot_bench.py
+	/usr/bin/python3 tests/bench/oci_bench.py --banger $(BANGER)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,5 +1,7 @@
 #include "reconciler/os/fs.h"
 
+#include <atomic>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -41,7 +43,11 @@ Status SyncDir(const std::string& dir) {
 }
 
 Status AtomicWriteFile(const std::string& path, std::string_view data, mode_t mode) {
-  const std::string tmp = path + ".tmp-" + std::to_string(getpid());
+  // Unique per call, not just per process: threads of one apply (parallel
+  // image pulls sharing a cache) may write the same path at once.
+  static std::atomic<uint64_t> serial{0};
+  const std::string tmp =
+      path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(serial++);
   {
     UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
     if (!fd.valid()) return Error::FromErrno("write " + Quote(tmp));
