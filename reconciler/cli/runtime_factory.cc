@@ -16,7 +16,8 @@
 namespace banger::cli {
 
 Result<Runtime> MakeRuntime(const store::StatePaths& paths, const specs::Settings& settings) {
-  (void)settings;
+  const image::ExtractLimits limits{.max_total_bytes = settings.image_max_size,
+                                    .max_entries = settings.image_max_files};
   const std::string cache = store::CacheDirFromProcess();
   Runtime rt;
   auto kernels = std::make_unique<kernel::FileKernelStore>(paths.kernels_dir(),
@@ -28,9 +29,9 @@ Result<Runtime> MakeRuntime(const store::StatePaths& paths, const specs::Setting
   opts.images_dir = paths.images_dir();
   opts.staging_dir = paths.staging_dir();
   auto images = std::make_unique<image::FileImageStore>(
-      opts, image::BuiltinImageSources({.cache_dir = cache, .runner = nullptr}));
+      opts, image::BuiltinImageSources({.cache_dir = cache, .runner = nullptr, .limits = limits}));
   images->sources().Register(specs::ImageSource::kOci,
-                             std::make_unique<oci::OciImageSource>(cache));
+                             std::make_unique<oci::OciImageSource>(cache, limits));
   rt.image_store = images.get();
   rt.images = std::move(images);
   runtime::VmRuntimeOptions vm;

@@ -176,6 +176,7 @@ const std::vector<std::string>& InitKitApplets() {
       "sh",    "ip",   "hostname", "mount", "umount", "mkdir", "chmod", "cat",  "sed",
       "grep",  "tr",   "mv",       "rm",    "sync",   "sleep", "ps",    "kill", "ls",
       "head",  "tail", "touch",    "cut",   "id",     "poweroff", "reboot", "vi",
+      "timeout",
   };
   return applets;
 }

@@ -178,10 +178,12 @@ Status DirSource::Populate(const specs::ImageSpec& spec, RootfsTree& tree,
   return OkStatus();
 }
 
-Status ExtractRootfsTarball(const std::string& archive, RootfsTree& tree) {
+Status ExtractRootfsTarball(const std::string& archive, RootfsTree& tree,
+                            const ExtractLimits& limits) {
   ExtractOptions options;
   options.oci_whiteouts = false;    // a rootfs tarball is one complete layer
   options.keep_device_nodes = true; // /dev/console and friends belong to it
+  options.limits = limits;
   ExtractStats stats;
   return ApplyTarball(archive, tree, options, stats);
 }
@@ -199,7 +201,7 @@ Result<std::string> TarSource::Identity(const specs::ImageSpec& spec) {
 Status TarSource::Populate(const specs::ImageSpec& spec, RootfsTree& tree,
                            apply::StepProgress& progress) {
   progress.Note("extracting " + spec.tar);
-  Status st = ExtractRootfsTarball(spec.tar, tree);
+  Status st = ExtractRootfsTarball(spec.tar, tree, limits_);
   if (!st.ok()) return std::move(st).error().WithContext("image " + Quote(spec.name));
   return OkStatus();
 }
@@ -223,7 +225,7 @@ ImageSourceRegistry BuiltinImageSources(const SourceOptions& options) {
   CommandRunner& runner = options.runner ? *options.runner : SystemRunner();
   ImageSourceRegistry registry;
   registry.Register(specs::ImageSource::kDir, std::make_unique<DirSource>());
-  registry.Register(specs::ImageSource::kTar, std::make_unique<TarSource>());
+  registry.Register(specs::ImageSource::kTar, std::make_unique<TarSource>(options.limits));
   registry.Register(specs::ImageSource::kDebootstrap,
                     std::make_unique<DebootstrapSource>(options.cache_dir, runner));
   return registry;

@@ -13,6 +13,7 @@
 
 #include "reconciler/apply/effects.h"
 #include "reconciler/base/error.h"
+#include "reconciler/image/layer_extract.h"
 #include "reconciler/image/rootfs_tree.h"
 #include "reconciler/os/exec.h"
 #include "specs/desired.h"
@@ -48,6 +49,7 @@ class ImageSourceRegistry {
 struct SourceOptions {
   std::string cache_dir;   // debootstrap tarballs go to <cache_dir>/debootstrap
   CommandRunner* runner = nullptr;  // null: the system runner
+  ExtractLimits limits;    // caps a `tar` source (settings image_max_*)
 };
 
 // The `dir` source: a directory tree on the host, copied as it is.
@@ -75,14 +77,19 @@ class DirSource : public ImageSourceBuilder {
 // archive headers; hostile paths are contained by ApplyTarball.
 class TarSource : public ImageSourceBuilder {
  public:
+  explicit TarSource(ExtractLimits limits = {}) : limits_(limits) {}
   // sha256 of the archive's bytes.
   Result<std::string> Identity(const specs::ImageSpec& spec) override;
   Status Populate(const specs::ImageSpec& spec, RootfsTree& tree,
                   apply::StepProgress& progress) override;
+
+ private:
+  ExtractLimits limits_;
 };
 
 // Applies a whole-rootfs archive (no OCI whiteouts, device nodes kept).
-Status ExtractRootfsTarball(const std::string& archive, RootfsTree& tree);
+Status ExtractRootfsTarball(const std::string& archive, RootfsTree& tree,
+                            const ExtractLimits& limits = {});
 
 // A registry with the dir, tar and debootstrap sources.
 ImageSourceRegistry BuiltinImageSources(const SourceOptions& options);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "reconciler/os/unique_fd.h"
+#include "specs/loader.h"
 
 namespace banger::image {
 
@@ -22,6 +23,15 @@ constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 constexpr int kMaxSymlinkHops = 40;
 
 using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
+
+// Names the [settings] key that raises the limit: whoever hits it is most
+// likely building a big but legitimate image and needs to know the knob.
+Error LimitExceeded(const std::string& what, std::string_view setting,
+                    const std::string& limit) {
+  const std::string key(setting);
+  return InvalidArgument(what + " exceeds " + key + " (" + limit + "); raise " + key +
+                         " in [settings] to unpack larger images");
+}
 
 struct DirCloser {
   void operator()(DIR* d) const { closedir(d); }
@@ -132,9 +142,8 @@ class Extractor {
       const char* raw = archive_entry_pathname(entry);
       std::string name = raw ? raw : "";
       if (++stats_.entries > options_.limits.max_entries)
-        return Error(Code::kInvalidArgument,
-                     "more than " + std::to_string(options_.limits.max_entries) +
-                         " entries (limit)");
+        return LimitExceeded("the number of entries (files, directories, links)",
+                             "image_max_files", std::to_string(options_.limits.max_entries));
       Status st = ApplyEntry(a.get(), entry, name);
       if (!st.ok()) return std::move(st).error().WithContext("entry " + Quote(name));
     }
@@ -279,9 +288,11 @@ class Extractor {
                    const std::string& rel) {
     int64_t size = archive_entry_size_is_set(entry) ? archive_entry_size(entry) : 0;
     const uint64_t limit = options_.limits.max_total_bytes;
-    if (size < 0 || static_cast<uint64_t>(size) > limit - std::min(limit, stats_.bytes))
-      return InvalidArgument("size " + std::to_string(size) + " exceeds the limit of " +
-                             std::to_string(limit) + " bytes in total");
+    if (size < 0) return Error(Code::kCorruption, "negative size " + std::to_string(size));
+    if (static_cast<uint64_t>(size) > limit - std::min(limit, stats_.bytes))
+      return LimitExceeded("the unpacked size (" + std::to_string(size) + " bytes for this file, " +
+                               std::to_string(stats_.bytes) + " before it)",
+                           "image_max_size", specs::FormatSize(limit));
     UniqueFd fd(openat(dirfd, name.c_str(),
                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd.valid()) return Error::FromErrno("create " + Quote(rel));

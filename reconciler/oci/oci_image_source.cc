@@ -73,7 +73,7 @@ Status OciImageSource::Populate(const specs::ImageSpec& spec, image::RootfsTree&
                                 apply::StepProgress& progress) {
   BANGER_ASSIGN_OR_RETURN(PullResult r, PullFor(spec, &progress));
   progress.Note("flattening " + std::to_string(r.layer_paths.size()) + " layers");
-  auto stats = Flatten(r, tree);
+  auto stats = Flatten(r, tree, limits_);
   if (!stats.ok()) return std::move(stats).error().WithContext("flatten " + Quote(spec.oci));
   return OkStatus();
 }

@@ -12,7 +12,10 @@ namespace banger::oci {
 
 class OciImageSource : public image::ImageSourceBuilder {
  public:
-  explicit OciImageSource(std::string cache_dir) : cache_dir_(std::move(cache_dir)) {}
+  // `limits` caps what Populate unpacks (settings image_max_size and
+  // image_max_files), across all layers of one image.
+  explicit OciImageSource(std::string cache_dir, image::ExtractLimits limits = {})
+      : cache_dir_(std::move(cache_dir)), limits_(limits) {}
 
   // The platform manifest's digest, resolved from the registry (manifests
   // only); Populate then pulls exactly that manifest.
@@ -24,6 +27,7 @@ class OciImageSource : public image::ImageSourceBuilder {
   Result<PullResult> PullFor(const specs::ImageSpec& spec, apply::StepProgress* progress);
 
   std::string cache_dir_;
+  image::ExtractLimits limits_;
   std::mutex mu_;
   std::map<std::string, std::string> resolved_;  // by "ref|platform"
   std::map<std::string, PullResult> pulled_;     // by "ref|platform"

@@ -86,6 +86,11 @@ std::vector<Change> DiffSettings(const specs::Settings& applied,
   d.Field("vmm", applied.vmm, desired.vmm, Action::kUpdate);
   d.Field("kernel_catalog", Or(applied.kernel_catalog), Or(desired.kernel_catalog),
           Action::kUpdate);
+  // The image limits only bound future builds; built images stay as they are.
+  d.Field("image_max_size", RenderSize(applied.image_max_size),
+          RenderSize(desired.image_max_size), Action::kUpdate);
+  d.Field("image_max_files", std::to_string(applied.image_max_files),
+          std::to_string(desired.image_max_files), Action::kUpdate);
   return d.changes;
 }
 

@@ -385,7 +385,7 @@ def on_sigterm(signum, frame):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--banger", default="/tmp/bench-tools/banger")
+    ap.add_argument("--banger", default=str(REPO / "build" / "reconciler" / "banger"))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--fixture-mib", type=int, default=512,
                     help="target uncompressed size of the fixture's layers")

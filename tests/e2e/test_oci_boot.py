@@ -12,6 +12,7 @@ distribution fails with the first-boot step's reason and leaves nothing.
 The engine and the root helper run as root; VMs live in a namespace made
 for the test."""
 
+import email.utils
 import hashlib
 import io
 import json
@@ -100,6 +101,7 @@ def build_repo(directory):
     digest = hashlib.sha256(packages).hexdigest()
     (directory / "Release").write_text(
         "Origin: banger-test\nLabel: banger-test\nSuite: bookworm\nCodename: bookworm\n"
+        f"Date: {email.utils.formatdate(usegmt=True)}\n"
         f"SHA256:\n {digest} {len(packages)} Packages\n")
 
 
@@ -197,8 +199,9 @@ http:
         def no_sshd(tar):
             for line in files[info + "openssh-server.list"].decode().splitlines():
                 path = in_tree(line.lstrip("/"))
-                # Directories are shared with other packages; files go.
-                if path and path not in dirs:
+                # Directories (and the top-level links to them, /lib ->
+                # usr/lib) are shared with other packages; files go.
+                if path and path not in dirs and path not in top_links:
                     whiteout(tar, path)
             for n in sorted(names):
                 if n.startswith(info + "openssh-server."):

@@ -112,6 +112,18 @@ TEST_CASE("first boot picks the package manager from ID and ID_LIKE") {
   }
 }
 
+TEST_CASE("Debian under systemd: package scripts start nothing, the script queues sshd") {
+  FirstBootSandbox box;
+  box.OsRelease("ID=debian\n");
+  REQUIRE(MakeDirs(box.root() + "/run/systemd/system").ok());
+  auto r = box.Run();
+  REQUIRE(r.exit_code == 0);
+  std::string calls = box.Calls();
+  CHECK(calls.find("apt-get update -q\npolicy-rc.d present\n") != std::string::npos);
+  CHECK_FALSE(PathExists(box.root() + "/usr/sbin/policy-rc.d"));
+  CHECK(calls.find("systemctl start --no-block ssh.service") != std::string::npos);
+}
+
 TEST_CASE("Debian without systemd: service starts are blocked only during the install") {
   FirstBootSandbox box;
   box.OsRelease("ID=debian\n");
@@ -138,7 +150,7 @@ TEST_CASE("under systemd the installed sshd unit is enabled and started") {
   std::string calls = box.Calls();
   CHECK(calls.find("systemctl daemon-reload") != std::string::npos);
   // The fake `systemctl cat` succeeds for the first unit asked about.
-  CHECK(calls.find("systemctl enable ssh.service\nsystemctl start ssh.service") !=
+  CHECK(calls.find("systemctl enable ssh.service\nsystemctl start --no-block ssh.service") !=
         std::string::npos);
   CHECK(calls.find("policy-rc.d") == std::string::npos);
   CHECK(*ReadFile(box.root() + "/etc/ssh/sshd_config") ==

@@ -106,6 +106,10 @@ TEST_CASE("every field has a defined consequence") {
        "file_sync.creds", Action::kUpdate, "guest /root/.creds -> /root/x: update"},
       {"settings bridge", [](auto& d) { d.settings.bridge = "bg1"; },
        "settings", Action::kCreate, "bridge bg0 -> bg1: update"},
+      {"settings image_max_size", [](auto& d) { d.settings.image_max_size = 128 * specs::kGiB; },
+       "settings", Action::kCreate, "image_max_size 64G -> 128G: update"},
+      {"settings image_max_files", [](auto& d) { d.settings.image_max_files = 5'000'000; },
+       "settings", Action::kCreate, "image_max_files 2000000 -> 5000000: update"},
   };
   for (const auto& c : cases) {
     SECTION(c.name) {
@@ -167,6 +171,19 @@ TEST_CASE("changes propagate to the VMs that use them") {
           std::vector<std::string>{"settings.subnet 172.30.0.0/24 -> 10.9.0.0/24: restart",
                                    "settings.vmm auto -> qemu: replace"});
   }
+}
+
+TEST_CASE("changing the image limits touches no image or VM") {
+  // They bound future builds only; built images are not rebuilt.
+  auto d = TwoVms();
+  Observed o = Converged(d);
+  d.settings.image_max_size = 1 * specs::kGiB;
+  d.settings.image_max_files = 10;
+  Plan p = MakePlan(d, o);
+  REQUIRE(p.steps.size() == 1);
+  CHECK(p.steps[0].address == "settings");
+  CHECK(Reasons(p.steps[0]) == std::vector<std::string>{"image_max_size 64G -> 1G: update",
+                                                        "image_max_files 2000000 -> 10: update"});
 }
 
 TEST_CASE("shrinking a work disk is an error, not a step") {

@@ -122,6 +122,49 @@ kernel = "k"
   CHECK(out.state.images.at(0).dir == "/specs/rootfs");
 }
 
+TEST_CASE("Image limits in [settings] default to 64G and 2000000 files") {
+  ParseOutcome defaults = ParseSpecText("[settings]\nbridge = \"bg1\"\n", "t.toml", "/specs");
+  REQUIRE(defaults.ok());
+  CHECK(defaults.state.settings.image_max_size == 64 * kGiB);
+  CHECK(defaults.state.settings.image_max_files == 2'000'000);
+
+  ParseOutcome set = ParseSpecText(R"(
+[settings]
+image_max_size = "128G"
+image_max_files = 5000000
+)", "t.toml", "/specs");
+  CHECK(testing::Lines(set.errors).empty());
+  REQUIRE(set.ok());
+  CHECK(set.state.settings.image_max_size == 128 * kGiB);
+  CHECK(set.state.settings.image_max_files == 5'000'000);
+  CHECK(set.locations.at("settings.image_max_size").ToString() == "t.toml:3:1");
+
+  ParseOutcome bytes = ParseSpecText("[settings]\nimage_max_size = 1048576\n", "t.toml", "/");
+  REQUIRE(bytes.ok());
+  CHECK(bytes.state.settings.image_max_size == kMiB);
+}
+
+TEST_CASE("Bad image limits name the key and its position") {
+  CHECK(Errors("[settings]\nimage_max_size = \"1.5G\"\n") ==
+        Lines{"t.toml:2:18: settings.image_max_size: invalid size '1.5G': fractions are not "
+              "allowed; use a smaller unit, e.g. '1536M' for 1.5G"});
+  CHECK(Errors("[settings]\nimage_max_size = \"64 GB\"\n") ==
+        Lines{"t.toml:2:18: settings.image_max_size: invalid size '64 GB': unknown unit 'GB'; "
+              "use a whole number of bytes with an optional unit K, M, G, T (or KiB, MiB, GiB, "
+              "TiB), e.g. '512M' or '2G'"});
+  CHECK(Errors("[settings]\nimage_max_size = \"0G\"\n") ==
+        Lines{"t.toml:2:18: settings.image_max_size: must be greater than 0"});
+  CHECK(Errors("[settings]\nimage_max_size = -1\n") ==
+        Lines{"t.toml:2:18: settings.image_max_size: invalid size -1: sizes cannot be "
+              "negative"});
+  CHECK(Errors("[settings]\nimage_max_files = 0\n") ==
+        Lines{"t.toml:2:19: settings.image_max_files: must be at least 1, got 0"});
+  CHECK(Errors("[settings]\nimage_max_files = -5\n") ==
+        Lines{"t.toml:2:19: settings.image_max_files: must be at least 1, got -5"});
+  CHECK(Errors("[settings]\nimage_max_files = \"1M\"\n") ==
+        Lines{"t.toml:2:19: settings.image_max_files: expected an integer, got a string"});
+}
+
 TEST_CASE("Unknown keys are reported with the closest known key") {
   CHECK(Errors(std::string(kBase) + R"(
 [[vm]]

@@ -39,7 +39,8 @@ std::vector<Kind> Kinds() {
   return {
       {"settings", Wrap(&SettingsFromJson),
        json::parse(R"({"bridge":"bg0","subnet":"172.30.0.0/24","vmm":"auto",
-                       "state_dir":"/s","kernel_catalog":"/c"})"),
+                       "state_dir":"/s","kernel_catalog":"/c",
+                       "image_max_size":1073741824,"image_max_files":1000})"),
        {"bridge", "subnet", "vmm"}},
       {"kernel", Wrap(&KernelFromJson),
        json::parse(R"({"name":"k","source":"path","deb":"d","path_kernel":"/k",

@@ -21,6 +21,8 @@ Settings FullSettings() {
   s.vmm = "firecracker";
   s.state_dir = "~/lab-state";
   s.kernel_catalog = "/etc/banger/kernels.toml";
+  s.image_max_size = 3 * kGiB + 5;
+  s.image_max_files = 1234;
   s.where = {"lab.toml", 3, 1};
   return s;
 }
@@ -90,6 +92,17 @@ TEST_CASE("settings round-trip with every field set and with defaults") {
   }
   CHECK_FALSE(ToJson(Settings{}).contains("state_dir"));
   CHECK_FALSE(ToJson(Settings{}).contains("kernel_catalog"));
+}
+
+TEST_CASE("settings stored before the image limits existed decode with the defaults") {
+  json old = ToJson(FullSettings());
+  old.erase("image_max_size");
+  old.erase("image_max_files");
+  auto back = SettingsFromJson(ViaText(old));
+  REQUIRE(back.ok());
+  CHECK(back->image_max_size == 64 * kGiB);
+  CHECK(back->image_max_files == 2'000'000);
+  CHECK(back->bridge == "br-lab");
 }
 
 TEST_CASE("kernel specs round-trip for every source") {

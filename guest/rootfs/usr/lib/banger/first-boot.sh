@@ -65,11 +65,13 @@ if [ -z "$family" ]; then
   fail "the image has no sshd and its distribution (ID='$ID' ID_LIKE='$ID_LIKE') is not one banger can install it on (Debian/Ubuntu, Alpine, Fedora/RHEL, Arch, openSUSE); install an SSH server (openssh) in the image"
 fi
 
-# Without systemd running, package scripts must not start services: the
-# caller (banger's init) starts sshd itself once everything is in place.
+# Package scripts must not start services: under systemd a blocking start
+# from inside this boot-time unit would wait on units ordered after it,
+# and under banger's init, boot.sh starts sshd once everything is in
+# place. Debian's invoke-rc.d and deb-systemd-invoke ask policy-rc.d.
 policy=$sysroot/usr/sbin/policy-rc.d
 added_policy=""
-if [ "$family" = debian ] && [ ! -d "$sysroot/run/systemd/system" ] && [ ! -e "$policy" ]; then
+if [ "$family" = debian ] && [ ! -e "$policy" ]; then
   printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 0755 "$policy" && added_policy=1
 fi
 
@@ -120,15 +122,17 @@ fi
 
 mkdir -p "${marker%/*}" && : > "$marker"
 
-# Under systemd the unit files arrived with the package: enable and start
-# sshd now (banger-ready waits for this script).
+# Under systemd the unit files arrived with the package: enable sshd and
+# queue its start. --no-block: this unit is ordered before banger-hostkeys,
+# which sshd waits for, so waiting here would deadlock; banger-ready is
+# ordered after ssh.service and so waits for the queued start.
 if [ -d "$sysroot/run/systemd/system" ]; then
   systemctl daemon-reload
   command -v ssh-keygen >/dev/null 2>&1 && ssh-keygen -A
   for unit in ssh.service sshd.service; do
     if systemctl cat "$unit" >/dev/null 2>&1; then
       systemctl enable "$unit" || true
-      systemctl start "$unit" || fail "sshd was installed but $unit did not start"
+      systemctl start --no-block "$unit" || fail "sshd was installed but $unit could not be started"
       break
     fi
   done

@@ -27,11 +27,18 @@ lines="${lines}BANGER-READY $name
 printf '%s' "$lines" > "$sysroot/dev/console" || true
 
 # Without udev there is no /dev/virtio-ports/NAME link: find the port by
-# its sysfs name and write to /dev/vportXpY.
+# its sysfs name and write to /dev/vportXpY. A port blocks writers until
+# the host side connects, so the write gets a few seconds at most (or
+# goes to the background): this script must finish, init waits for it.
 for port in "$sysroot"/sys/class/virtio-ports/*; do
   [ -f "$port/name" ] || continue
   if [ "$(cat "$port/name")" = "$port_name" ]; then
-    printf '%s' "$lines" > "$sysroot/dev/${port##*/}" || true
+    dev="$sysroot/dev/${port##*/}"
+    if command -v timeout >/dev/null 2>&1; then
+      printf '%s' "$lines" | timeout 3 sh -c 'cat > "$1"' sh "$dev" || true
+    else
+      (printf '%s' "$lines" > "$dev") 2>/dev/null &
+    fi
   fi
 done
 exit 0
