@@ -45,6 +45,23 @@ void DecodeArray(const toml::table& root, const std::string& kind, DiagnosticSin
   }
 }
 
+// image_max_size and image_max_files. Zero is refused rather than read as
+// "no limit": a cap of nothing would fail every build with a confusing error.
+void DecodeImageLimits(TableReader& t, Settings& s) {
+  if (auto size = t.Size("image_max_size", 0)) {
+    if (*size == 0)
+      t.ValueError("image_max_size", "must be greater than 0");
+    else
+      s.image_max_size = *size;
+  }
+  if (auto files = t.Integer("image_max_files")) {
+    if (*files < 1)
+      t.ValueError("image_max_files", "must be at least 1, got " + std::to_string(*files));
+    else
+      s.image_max_files = static_cast<uint64_t>(*files);
+  }
+}
+
 }  // namespace
 
 // Decoders reject any key not listed here, and a unit test holds
@@ -52,7 +69,9 @@ void DecodeArray(const toml::table& root, const std::string& kind, DiagnosticSin
 const std::map<std::string, std::vector<std::string>>& KnownKeys() {
   static const auto* keys = new std::map<std::string, std::vector<std::string>>{
       {"", {"settings", "kernel", "image", "file_sync", "vm"}},
-      {"settings", {"bridge", "subnet", "vmm", "state_dir", "kernel_catalog"}},
+      {"settings",
+       {"bridge", "subnet", "vmm", "state_dir", "kernel_catalog", "image_max_size",
+        "image_max_files"}},
       {"kernel", {"name", "deb", "path", "url", "sha256", "catalog"}},
       {"kernel.path", {"kernel", "initrd", "modules"}},
       {"image", {"name", "oci", "platform", "insecure", "dir", "tar", "debootstrap", "size"}},
@@ -126,6 +145,7 @@ Settings DecodeSettings(TableReader& t, const std::string& base_dir) {
     else
       s.kernel_catalog = ResolveHostPath(*catalog, base_dir);
   }
+  DecodeImageLimits(t, s);
   return s;
 }
 

@@ -33,11 +33,16 @@ struct Settings {
   std::string vmm = "auto";               // auto | qemu | firecracker
   std::string state_dir;                  // empty: $XDG_STATE_HOME/banger
   std::string kernel_catalog;             // extra catalog file; empty: none
+  // Caps on what one image build may unpack (OCI layers, tar sources): a
+  // hostile or broken image fails the build instead of filling the disk.
+  uint64_t image_max_size = 64 * kGiB;    // uncompressed bytes, all layers
+  uint64_t image_max_files = 2'000'000;   // archive entries, all layers
   SourceLocation where;
 
   bool operator==(const Settings& o) const {
     return bridge == o.bridge && subnet == o.subnet && vmm == o.vmm &&
-           state_dir == o.state_dir && kernel_catalog == o.kernel_catalog;
+           state_dir == o.state_dir && kernel_catalog == o.kernel_catalog &&
+           image_max_size == o.image_max_size && image_max_files == o.image_max_files;
   }
 };
 

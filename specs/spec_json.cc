@@ -215,6 +215,8 @@ json ToJson(const Settings& s) {
   j["vmm"] = s.vmm;
   PutIfSet(j, "state_dir", s.state_dir);
   PutIfSet(j, "kernel_catalog", s.kernel_catalog);
+  j["image_max_size"] = s.image_max_size;
+  j["image_max_files"] = s.image_max_files;
   return j;
 }
 
@@ -297,6 +299,10 @@ Result<Settings> SettingsFromJson(const json& j) {
   BANGER_RETURN_IF_ERROR(r.Required("vmm", s.vmm));
   BANGER_RETURN_IF_ERROR(r.Optional("state_dir", s.state_dir));
   BANGER_RETURN_IF_ERROR(r.Optional("kernel_catalog", s.kernel_catalog));
+  // Optional: records written before these settings existed lack them and
+  // keep the defaults.
+  BANGER_RETURN_IF_ERROR(r.Optional("image_max_size", s.image_max_size));
+  BANGER_RETURN_IF_ERROR(r.Optional("image_max_files", s.image_max_files));
   BANGER_RETURN_IF_ERROR(r.Finish());
   return s;
 }

@@ -108,7 +108,7 @@ Status InstallLink(RootfsTree& tree, const GuestLink& link) {
 // lead into the host.
 bool HasEither(const RootfsTree& tree, const std::string& rel) {
   struct stat st;
-  for (const std::string& dir : {"usr/lib", "lib"}) {
+  for (const char* dir : {"usr/lib", "lib"}) {
     std::string base = JoinPath(tree.root(), dir);
     if (lstat(base.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
     if (lstat(JoinPath(base, rel).c_str(), &st) == 0) return true;
@@ -182,7 +182,7 @@ const std::vector<std::string>& InitKitApplets() {
 }
 
 GuestInit DetectInit(const RootfsTree& tree) {
-  for (const std::string& rel : {"sbin/init", "usr/sbin/init"}) {
+  for (const char* rel : {"sbin/init", "usr/sbin/init"}) {
     std::string target;
     if (!ReadLinkInTree(tree, rel, target)) continue;
     // A symlink into systemd (/lib/systemd/systemd, ../lib/systemd/systemd).

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <functional>
 
+#include "reconciler/image/image_source.h"
 #include "reconciler/image/layer_extract.h"
 #include "reconciler/os/fs.h"
 #include "tests/integration/oci/oci_fixtures.h"
@@ -14,6 +15,7 @@
 
 using namespace banger;
 using namespace banger::testing;
+using image::ExtractLimits;
 using image::ExtractOptions;
 using image::ExtractStats;
 using image::RootfsTree;
@@ -77,6 +79,32 @@ std::string Inside(const std::string& root, const std::string& abs) {
   return JoinPath(root, abs.substr(1));
 }
 
+// Runs `generator` and wraps its layers as a pull result, as if pulled.
+oci::PullResult GeneratedPull(const std::string& generator, const std::string& layers_dir) {
+  REQUIRE(MakeDirs(layers_dir).ok());
+  RunFixture(generator, {layers_dir, "/nonexistent"});
+  oci::PullResult r;
+  r.reference = {"127.0.0.1:5000", "test/limits", "v1", ""};
+  r.layer_paths = LayerFiles(layers_dir);
+  for (size_t i = 0; i < r.layer_paths.size(); ++i)
+    r.manifest.layers.push_back({"application/vnd.oci.image.layer.v1.tar+gzip",
+                                 "sha256:" + std::string(64, static_cast<char>('a' + i)), 0,
+                                 std::nullopt});
+  return r;
+}
+
+// Flattens `generator`'s layers with `limits`; returns the error text.
+std::string FlattenError(const std::string& generator, const ExtractLimits& limits) {
+  auto scratch = ScratchDir("banger-oci-limits-");
+  oci::PullResult r = GeneratedPull(generator, JoinPath(scratch.path(), "layers"));
+  std::string root = JoinPath(scratch.path(), "root");
+  REQUIRE(MakeDirs(root).ok());
+  RootfsTree tree(root);
+  auto stats = oci::Flatten(r, tree, limits);
+  REQUIRE_FALSE(stats.ok());
+  return stats.error().message();
+}
+
 }  // namespace
 
 TEST_CASE("hostile layers are refused or contained") {
@@ -125,12 +153,12 @@ TEST_CASE("hostile layers are refused or contained") {
          CHECK(tree.Find("dev/mem") == nullptr);
          CHECK(Slurp(JoinPath(root, "dev/regular")) == "ok\n");
        }},
-      {"huge_size.py", Outcome::kRefused, "exceeds the limit",
+      {"huge_size.py", Outcome::kRefused, "exceeds image_max_size (1M)",
        [](const std::string& root, const std::string&, const RootfsTree&, const ExtractStats&) {
          CHECK_FALSE(PathExists(JoinPath(root, "huge")));
        }},
-      {"bomb_bytes.py", Outcome::kRefused, "exceeds the limit", nullptr},
-      {"bomb_entries.py", Outcome::kRefused, "entries (limit)", nullptr},
+      {"bomb_bytes.py", Outcome::kRefused, "exceeds image_max_size (1M)", nullptr},
+      {"bomb_entries.py", Outcome::kRefused, "exceeds image_max_files (1000)", nullptr},
   };
   for (const auto& c : cases) RunCase(c);
 }
@@ -167,4 +195,67 @@ TEST_CASE("device nodes are recorded as metadata when asked to") {
   struct stat s;
   REQUIRE(lstat(JoinPath(root, "dev/mem").c_str(), &s) == 0);
   CHECK(S_ISREG(s.st_mode));
+}
+
+TEST_CASE("Flatten stops at the image limits and names the setting to raise") {
+  const ExtractLimits small{.max_total_bytes = 1 << 20, .max_entries = 1000};
+  std::string bytes = FlattenError("hostile/bomb_bytes.py", small);
+  INFO(bytes);
+  CHECK_THAT(bytes, Catch::Contains("flatten '127.0.0.1:5000/test/limits:v1' layer 1/1"));
+  CHECK_THAT(bytes, Catch::Contains(
+                        "entry 'zeros': the unpacked size (67108864 bytes for this file, 0 "
+                        "before it) exceeds image_max_size (1M); raise image_max_size in "
+                        "[settings] to unpack larger images"));
+  std::string entries = FlattenError("hostile/bomb_entries.py", small);
+  INFO(entries);
+  CHECK_THAT(entries, Catch::EndsWith(
+                          "the number of entries (files, directories, links) exceeds "
+                          "image_max_files (1000); raise image_max_files in [settings] to "
+                          "unpack larger images"));
+}
+
+TEST_CASE("the image limits count every layer of an image together") {
+  auto scratch = ScratchDir("banger-oci-limits-");
+  oci::PullResult r = GeneratedPull("base_layers.py", JoinPath(scratch.path(), "layers"));
+  REQUIRE(r.layer_paths.size() == 3);
+  auto flatten = [&](const ExtractLimits& limits, const std::string& name) {
+    std::string root = JoinPath(scratch.path(), name);
+    REQUIRE(MakeDirs(root).ok());
+    RootfsTree tree(root);
+    return oci::Flatten(r, tree, limits);
+  };
+  auto all = flatten({}, "all");
+  REQUIRE(all.ok());
+  // One entry fewer than the image has: only the last layer goes over.
+  auto short_entries = flatten({.max_entries = all->entries - 1}, "short-entries");
+  REQUIRE_FALSE(short_entries.ok());
+  CHECK_THAT(short_entries.error().message(), Catch::Contains("layer 3/3"));
+  CHECK_THAT(short_entries.error().message(), Catch::Contains("exceeds image_max_files"));
+  auto short_bytes = flatten({.max_total_bytes = all->bytes - 1}, "short-bytes");
+  REQUIRE_FALSE(short_bytes.ok());
+  CHECK_THAT(short_bytes.error().message(), Catch::Contains("exceeds image_max_size"));
+  CHECK(flatten({.max_total_bytes = all->bytes, .max_entries = all->entries}, "exact").ok());
+}
+
+TEST_CASE("a tar image source stops at the image limits") {
+  auto scratch = ScratchDir("banger-oci-tarlimits-");
+  std::string layers_dir = JoinPath(scratch.path(), "layers");
+  REQUIRE(MakeDirs(layers_dir).ok());
+  RunFixture("hostile/bomb_entries.py", {layers_dir, "/nonexistent"});
+  specs::ImageSpec spec;
+  spec.name = "big";
+  spec.source = specs::ImageSource::kTar;
+  spec.tar = LayerFiles(layers_dir).at(0);
+  auto populate = [&](const ExtractLimits& limits, const std::string& name) {
+    std::string root = JoinPath(scratch.path(), name);
+    REQUIRE(MakeDirs(root).ok());
+    RootfsTree tree(root);
+    apply::NullProgress progress;
+    return image::TarSource(limits).Populate(spec, tree, progress);
+  };
+  Status refused = populate({.max_entries = 1000}, "refused");
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.error().message(), Catch::StartsWith("image 'big': "));
+  CHECK_THAT(refused.error().message(), Catch::Contains("exceeds image_max_files (1000)"));
+  CHECK(populate({}, "default").ok());
 }
