@@ -48,15 +48,6 @@ std::string SourceOf(const specs::ImageSpec& i) {
   return "?";
 }
 
-// VMs whose record uses the kernel/image `name`.
-std::vector<std::string> Users(const model::StoreSnapshot& snap, const std::string& name,
-                               bool kernel) {
-  std::vector<std::string> out;
-  for (const auto& [vm, rec] : snap.vms)
-    if ((kernel ? rec.spec.kernel : rec.spec.image) == name) out.push_back(vm);
-  return out;
-}
-
 Result<Session> Open() {
   BANGER_ASSIGN_OR_RETURN(Session s, OpenStateOnly());
   if (!s.snapshot.ok()) return s.snapshot.error();
@@ -85,7 +76,7 @@ int KernelShow(Console& c, const std::string& name) {
   nlohmann::json j = {{"name", name}, {"version", rec.version}, {"digest", rec.digest},
                       {"dir", rec.dir}, {"origin", model::OriginName(rec.origin)},
                       {"created", Date(rec.created_unix)}, {"spec", specs::ToJson(rec.spec)},
-                      {"used_by", Users(*s->snapshot, name, true)},
+                      {"used_by", VmsUsing(*s->snapshot, name, ArtifactKind::kKernel)},
                       {"present", s->runtime.kernels->Present(rec)}};
   auto stored = s->runtime.kernel_store->Show(rec.digest);
   if (stored.ok()) {
@@ -104,7 +95,7 @@ int KernelRm(Console& c, const std::string& name) {
   if (!s.ok()) return Fail(c, s.error());
   auto it = s->snapshot->kernels.find(name);
   if (it == s->snapshot->kernels.end()) return Fail(c, NotFound("no kernel " + Quote(name)));
-  auto users = Users(*s->snapshot, name, true);
+  auto users = VmsUsing(*s->snapshot, name, ArtifactKind::kKernel);
   if (!users.empty())
     return Fail(c, FailedPrecondition("kernel " + Quote(name) + " is used by vm " +
                                       Quote(users[0]) + "; remove the VM first"));
@@ -162,7 +153,7 @@ int ImageShow(Console& c, const std::string& name) {
                       {"rootfs_bytes", rec.rootfs_bytes},
                       {"origin", model::OriginName(rec.origin)},
                       {"created", Date(rec.created_unix)}, {"spec", specs::ToJson(rec.spec)},
-                      {"used_by", Users(*s->snapshot, name, false)},
+                      {"used_by", VmsUsing(*s->snapshot, name, ArtifactKind::kImage)},
                       {"present", s->runtime.images->Present(rec)}};
   c.out << j.dump(2) << "\n";
   return kExitOk;
@@ -173,7 +164,7 @@ int ImageRm(Console& c, const std::string& name) {
   if (!s.ok()) return Fail(c, s.error());
   auto it = s->snapshot->images.find(name);
   if (it == s->snapshot->images.end()) return Fail(c, NotFound("no image " + Quote(name)));
-  auto users = Users(*s->snapshot, name, false);
+  auto users = VmsUsing(*s->snapshot, name, ArtifactKind::kImage);
   if (!users.empty())
     return Fail(c, FailedPrecondition("image " + Quote(name) + " is used by vm " +
                                       Quote(users[0]) + "; remove the VM first"));

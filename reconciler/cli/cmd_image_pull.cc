@@ -26,13 +26,6 @@ struct PullArgs {
 
 std::string Short(const std::string& digest) { return digest.substr(0, 19); }
 
-std::vector<std::string> UsersOf(const model::StoreSnapshot& snap, const std::string& image) {
-  std::vector<std::string> out;
-  for (const auto& [vm, rec] : snap.vms)
-    if (rec.spec.image == image) out.push_back(vm);
-  return out;
-}
-
 // Whether an existing record stands in the way; sets `up_to_date` when
 // the record already holds what the reference names now.
 Status CheckExisting(Session& s, const model::ImageRecord& old, const specs::ImageSpec& spec,
@@ -50,7 +43,7 @@ Status CheckExisting(Session& s, const model::ImageRecord& old, const specs::Ima
     up_to_date = true;
     return OkStatus();
   }
-  auto users = UsersOf(*s.snapshot, name);
+  auto users = VmsUsing(*s.snapshot, name, ArtifactKind::kImage);
   if (!users.empty())
     return FailedPrecondition("image " + Quote(name) + " moved to " + current +
                               " but vm " + Quote(users[0]) +

@@ -42,6 +42,15 @@ Result<Session> OpenStateOnly(const std::string& state_dir_override) {
   return s;
 }
 
+std::vector<std::string> VmsUsing(const model::StoreSnapshot& snap, const std::string& name,
+                                  ArtifactKind kind) {
+  std::vector<std::string> out;
+  for (const auto& [vm, rec] : snap.vms)
+    if ((kind == ArtifactKind::kKernel ? rec.spec.kernel : rec.spec.image) == name)
+      out.push_back(vm);
+  return out;
+}
+
 plan::Plan PlanSession(Session& session, const plan::PlanOptions& options) {
   observe::ObserverDeps deps;
   deps.kernels = session.runtime.kernels.get();

@@ -52,6 +52,12 @@ Result<Session> OpenStateOnly(const std::string& state_dir_override = "");
 // Rewrites banger's ssh client config from the VMs in the store.
 Status RefreshSshConfig(Session& session);
 
+enum class ArtifactKind { kKernel, kImage };
+
+// The VMs whose records boot from the kernel or image `name`.
+std::vector<std::string> VmsUsing(const model::StoreSnapshot& snap, const std::string& name,
+                                  ArtifactKind kind);
+
 // Observes and plans.
 plan::Plan PlanSession(Session& session, const plan::PlanOptions& options);
 

@@ -26,6 +26,16 @@ class NoteProgress : public PullProgress {
   apply::StepProgress& p_;
 };
 
+// The platform manifest digest the spec's reference names now.
+Result<std::string> ResolveSpecDigest(const specs::ImageSpec& spec, const HttpLimits& http) {
+  BANGER_ASSIGN_OR_RETURN(Reference ref, ParseReference(spec.oci));
+  BANGER_ASSIGN_OR_RETURN(Platform platform, Platform::Parse(spec.platform));
+  PullOptions options;
+  options.insecure = spec.insecure;
+  options.http = http;
+  return Puller().ResolveDigest(ref, platform, options);
+}
+
 }  // namespace
 
 Result<PullResult> OciImageSource::PullFor(const specs::ImageSpec& spec,
@@ -59,11 +69,7 @@ Result<std::string> OciImageSource::Identity(const specs::ImageSpec& spec) {
     std::lock_guard<std::mutex> l(mu_);
     if (auto it = pulled_.find(key); it != pulled_.end()) return it->second.manifest_digest;
   }
-  BANGER_ASSIGN_OR_RETURN(Reference ref, ParseReference(spec.oci));
-  BANGER_ASSIGN_OR_RETURN(Platform platform, Platform::Parse(spec.platform));
-  PullOptions options;
-  options.insecure = spec.insecure;
-  BANGER_ASSIGN_OR_RETURN(std::string digest, Puller().ResolveDigest(ref, platform, options));
+  BANGER_ASSIGN_OR_RETURN(std::string digest, ResolveSpecDigest(spec, HttpLimits{}));
   std::lock_guard<std::mutex> l(mu_);
   resolved_[key] = digest;
   return digest;
@@ -81,12 +87,10 @@ Status OciImageSource::Populate(const specs::ImageSpec& spec, image::RootfsTree&
 Result<std::string> CurrentManifestDigest(const specs::ImageSpec& spec) {
   BANGER_ASSIGN_OR_RETURN(Reference ref, ParseReference(spec.oci));
   if (!ref.digest.empty()) return std::string();
-  BANGER_ASSIGN_OR_RETURN(Platform platform, Platform::Parse(spec.platform));
-  PullOptions options;
-  options.insecure = spec.insecure;
-  options.http.connect_timeout = std::chrono::seconds(5);
-  options.http.stall_timeout = std::chrono::seconds(10);
-  return Puller().ResolveDigest(ref, platform, options);
+  HttpLimits quick;
+  quick.connect_timeout = std::chrono::seconds(5);
+  quick.stall_timeout = std::chrono::seconds(10);
+  return ResolveSpecDigest(spec, quick);
 }
 
 }  // namespace banger::oci

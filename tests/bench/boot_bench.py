@@ -19,15 +19,7 @@ import harness  # noqa: E402
 SPEC = """
 [settings]
 subnet = "172.30.7.0/24"
-
-[[kernel]]
-name = "cloud"
-deb = "linux-image-cloud-amd64"
-
-[[image]]
-name = "base"
-debootstrap = { suite = "bookworm", include = ["openssh-server", "iproute2"] }
-
+""" + harness.artifacts_toml() + """
 [[vm]]
 name = "bench"
 image = "base"

@@ -20,6 +20,20 @@ CACHE = os.environ.get("BANGER_CACHE_DIR", "/var/cache/banger-test")
 TEST_USER = "banger-test"
 
 
+def artifacts_toml(image="base"):
+    """The kernel ("cloud", Debian's cloud kernel package) and debootstrap
+    image the VM tests boot; one recipe, so its download is cached once."""
+    return f"""
+[[kernel]]
+name = "cloud"
+deb = "linux-image-cloud-amd64"
+
+[[image]]
+name = "{image}"
+debootstrap = {{ suite = "bookworm", include = ["openssh-server", "iproute2"] }}
+"""
+
+
 def ensure_test_user():
     """The unprivileged user the engine runs as in end-to-end tests."""
     try:

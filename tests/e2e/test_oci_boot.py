@@ -33,15 +33,7 @@ SUBNET = "172.30.13.0/24"
 GATEWAY = "172.30.13.1"
 REPO_PORT = 8089
 
-ARTIFACTS = """
-[[kernel]]
-name = "cloud"
-deb = "linux-image-cloud-amd64"
-
-[[image]]
-name = "deb"
-debootstrap = { suite = "bookworm", include = ["openssh-server", "iproute2"] }
-"""
+ARTIFACTS = harness.artifacts_toml("deb")
 
 
 def free_port():

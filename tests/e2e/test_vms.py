@@ -20,15 +20,7 @@ SPEC = """
 [settings]
 bridge = "bg0"
 subnet = "172.30.9.0/24"
-
-[[kernel]]
-name = "cloud"
-deb = "linux-image-cloud-amd64"
-
-[[image]]
-name = "base"
-debootstrap = { suite = "bookworm", include = ["openssh-server", "iproute2"] }
-
+""" + harness.artifacts_toml() + """
 [[file_sync]]
 name = "note"
 host = "note.txt"

@@ -8,19 +8,13 @@
 #include "reconciler/image/guest_assets.h"
 #include "reconciler/os/exec.h"
 #include "reconciler/os/fs.h"
+#include "tests/unit/image/embedded_guest_file.h"
 #include "tests/support/test_env.h"
 
 using namespace banger;
 using namespace banger::image;
 
 namespace {
-
-std::string Embedded(std::string_view path) {
-  for (const GuestFile& f : GuestFiles()) {
-    if (f.image_path == path) return std::string(f.content);
-  }
-  return "";
-}
 
 struct FirstBootSandbox {
   TempDir dir = testing::ScratchDir("banger-firstboot-");
