@@ -87,7 +87,8 @@ def main():
         banger("vm", "exec", "web", "--", "uname", "-a")
         banger("vm", "exec", "web", "--", "cat", "/root/hello.txt")
         # VMs reach each other over the bridge: web opens worker's sshd port.
-        shown = subprocess.run(["ip", "netns", "exec", NETNS, BANGER, "vm", "show", "worker"],
+        shown = subprocess.run(["ip", "netns", "exec", NETNS, BANGER, "vm", "show", "worker",
+                                "--json"],
                                env=env(), capture_output=True, text=True, check=True)
         worker_ip = json.loads(shown.stdout)["ip"]
         banger("vm", "exec", "web", "--", "bash", "-c",

@@ -18,17 +18,23 @@ std::string JoinAnd(const std::vector<std::string>& words) {
   return out;
 }
 
-// Which of `sources` the table sets, in the order listed. Anything but
-// exactly one is reported against the table.
+// Which of `sources` the table sets, in the order listed. None is reported
+// against the table; several are reported at each conflicting key's own
+// line, so every one of them can be found.
 std::vector<std::string> PresentSources(TableReader& t, const std::vector<std::string>& sources) {
   std::vector<std::string> present;
   for (const auto& s : sources)
     if (t.Has(s)) present.push_back(s);
-  if (present.size() != 1) {
-    std::string all;
-    for (size_t i = 0; i < sources.size(); ++i) all += (i ? ", " : "") + sources[i];
-    t.TableError("exactly one source of " + all + "; found " +
-                 (present.empty() ? std::string("none") : JoinAnd(present)));
+  std::string all;
+  for (size_t i = 0; i < sources.size(); ++i) all += (i ? ", " : "") + sources[i];
+  if (present.empty()) t.TableError("exactly one source of " + all + "; found none");
+  if (present.size() > 1) {
+    for (const auto& key : present) {
+      std::vector<std::string> others;
+      for (const auto& o : present)
+        if (o != key) others.push_back(o);
+      t.ValueError(key, "conflicts with " + JoinAnd(others) + ": exactly one source of " + all);
+    }
   }
   return present;
 }

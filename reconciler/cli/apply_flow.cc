@@ -74,7 +74,10 @@ bool Confirm(Console& console, const plan::Plan& p, const ApplyOptions& options)
 int Execute(Console& console, Session& session, const plan::Plan& p,
             const specs::DesiredState& desired, const ApplyOptions& options) {
   if (!p.errors.empty()) return kExitError;
-  if (!p.has_changes()) return kExitOk;
+  // The rest converges, but the withheld deletions keep the host from
+  // matching the spec: the run is not a success.
+  const int incomplete = p.observation_complete ? kExitOk : kExitError;
+  if (!p.has_changes()) return incomplete;
   if (!Confirm(console, p, options)) return kExitError;
   if (!session.snapshot.ok()) return Fail(console, session.snapshot.error());
 
@@ -97,7 +100,10 @@ int Execute(Console& console, Session& session, const plan::Plan& p,
     console.err << "warning: ssh config not updated: " << st.error().message() << "\n";
   if (result.ok()) {
     console.out << "Apply complete: " << plan::RenderCounts(p.counts()) << ".\n";
-    return kExitOk;
+    if (!p.observation_complete)
+      console.err << "banger: the host was not fully observed; deletions were withheld (see "
+                     "the warnings above)\n";
+    return incomplete;
   }
   console.out << "Apply failed: " << result.done << " done, " << result.failed << " failed, "
               << result.skipped << " skipped. Run `banger apply` again to resume.\n";
@@ -127,7 +133,7 @@ int ApplySpecs(Console& console, Session& session, const ApplyOptions& options) 
 int ApplySavedPlan(Console& console, const std::string& path, const ApplyOptions& options) {
   auto saved = plan::LoadSavedPlan(path);
   if (!saved.ok()) return Fail(console, saved.error());
-  auto session = OpenStateOnly(saved->state_dir);
+  auto session = OpenStateDir(saved->state_dir);
   if (!session.ok()) return Fail(console, session.error());
   auto lock = LockStateDir(session->paths);
   if (!lock.ok()) return Fail(console, lock.error());

@@ -17,11 +17,12 @@ struct ApplyArgs {
   std::vector<std::string> files;
   std::string plan_file;
   bool watch = false;
+  std::string state_dir;
   ApplyOptions options;
 };
 
 int ApplyFiles(Console& console, const ApplyArgs& args) {
-  auto session = OpenSession(args.files);
+  auto session = OpenSession(args.files, args.state_dir);
   if (!session.ok()) return Fail(console, session.error());
   if (!ReportDiagnostics(console, session->specs)) return kExitError;
   return ApplySpecs(console, *session, args.options);
@@ -64,6 +65,8 @@ int RunApply(Console& console, const ApplyArgs& args) {
   if (!args.plan_file.empty()) {
     if (!args.files.empty() || args.watch)
       return Fail(console, InvalidArgument("a saved plan is applied alone: drop -f/--watch"));
+    if (!args.state_dir.empty())
+      return Fail(console, InvalidArgument("a saved plan names its own state dir: drop --state-dir"));
     return ApplySavedPlan(console, args.plan_file, args.options);
   }
   if (args.files.empty())
@@ -77,6 +80,7 @@ void AddApplyCommand(CLI::App& app, Console& console, Command& command) {
   auto args = std::make_shared<ApplyArgs>();
   CLI::App* cmd = app.add_subcommand("apply", "converge the host to the spec");
   AddFileOption(cmd, args->files, /*required=*/false);
+  AddStateDirOption(cmd, args->state_dir);
   cmd->add_option("plan", args->plan_file, "a plan saved by `banger plan --out`");
   cmd->add_flag("-y,--yes", args->options.yes, "do not ask before deleting or replacing");
   cmd->add_flag("-w,--watch", args->watch, "apply again whenever a spec file is saved");

@@ -1,11 +1,14 @@
 // banger kernel list|show|rm|catalog and banger image list|show|rm: the
-// artifacts in the state dir.
+// artifacts in the state dir. Data verbs print a table or "key: value"
+// lines, and JSON with --json (list: an array of the list's rows as
+// objects; show: one object).
 #include <ctime>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "reconciler/cli/cli.h"
+#include "reconciler/cli/field_view.h"
 #include "reconciler/cli/session.h"
 #include "reconciler/image/file_image_store.h"
 #include "reconciler/kernel/file_kernel_store.h"
@@ -48,15 +51,47 @@ std::string SourceOf(const specs::ImageSpec& i) {
   return "?";
 }
 
-Result<Session> Open() {
-  BANGER_ASSIGN_OR_RETURN(Session s, OpenStateOnly());
+struct ArtifactArgs {
+  std::string name;
+  bool json = false;
+  StateArgs state;
+};
+
+Result<Session> Open(const ArtifactArgs& args) {
+  BANGER_ASSIGN_OR_RETURN(Session s, OpenState(args.state));
   if (!s.snapshot.ok()) return s.snapshot.error();
   return s;
 }
 
-int KernelList(Console& c) {
-  auto s = Open();
+nlohmann::json KernelRow(const std::string& name, const model::KernelRecord& rec) {
+  return {{"name", name}, {"version", rec.version}, {"digest", rec.digest},
+          {"created", Date(rec.created_unix)}, {"source", SourceOf(rec.spec)},
+          {"origin", model::OriginName(rec.origin)}};
+}
+
+nlohmann::json ImageRow(const std::string& name, const model::ImageRecord& rec) {
+  return {{"name", name}, {"digest", rec.digest}, {"rootfs_bytes", rec.rootfs_bytes},
+          {"created", Date(rec.created_unix)}, {"source", SourceOf(rec.spec)},
+          {"origin", model::OriginName(rec.origin)}};
+}
+
+// Nothing to list: say where banger looked (stderr; stdout stays a table).
+bool ReportEmpty(Console& c, const Session& s, size_t count, const char* what) {
+  if (count != 0) return false;
+  c.err << "no " << what << " in " << DescribeStateDir(s) << "\n";
+  return true;
+}
+
+int KernelList(Console& c, const ArtifactArgs& args) {
+  auto s = Open(args);
   if (!s.ok()) return Fail(c, s.error());
+  if (args.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& [name, rec] : s->snapshot->kernels) out.push_back(KernelRow(name, rec));
+    c.out << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (ReportEmpty(c, *s, s->snapshot->kernels.size(), "kernels")) return kExitOk;
   c.out << std::left << std::setw(16) << "NAME" << std::setw(26) << "VERSION" << std::setw(14)
         << "DIGEST" << std::setw(18) << "CREATED" << "SOURCE\n";
   for (const auto& [name, rec] : s->snapshot->kernels) {
@@ -67,11 +102,12 @@ int KernelList(Console& c) {
   return kExitOk;
 }
 
-int KernelShow(Console& c, const std::string& name) {
-  auto s = Open();
+int KernelShow(Console& c, const ArtifactArgs& args) {
+  const std::string& name = args.name;
+  auto s = Open(args);
   if (!s.ok()) return Fail(c, s.error());
   auto it = s->snapshot->kernels.find(name);
-  if (it == s->snapshot->kernels.end()) return Fail(c, NotFound("no kernel " + Quote(name)));
+  if (it == s->snapshot->kernels.end()) return Fail(c, NotFoundInState(*s, "kernel", name));
   const auto& rec = it->second;
   nlohmann::json j = {{"name", name}, {"version", rec.version}, {"digest", rec.digest},
                       {"dir", rec.dir}, {"origin", model::OriginName(rec.origin)},
@@ -86,15 +122,17 @@ int KernelShow(Console& c, const std::string& name) {
     j["files"] = files;
     j["source"] = stored->manifest.source;
   }
-  c.out << j.dump(2) << "\n";
+  if (args.json) c.out << j.dump(2) << "\n";
+  else PrintFields(c, j);
   return kExitOk;
 }
 
-int KernelRm(Console& c, const std::string& name) {
-  auto s = Open();
+int KernelRm(Console& c, const ArtifactArgs& args) {
+  const std::string& name = args.name;
+  auto s = Open(args);
   if (!s.ok()) return Fail(c, s.error());
   auto it = s->snapshot->kernels.find(name);
-  if (it == s->snapshot->kernels.end()) return Fail(c, NotFound("no kernel " + Quote(name)));
+  if (it == s->snapshot->kernels.end()) return Fail(c, NotFoundInState(*s, "kernel", name));
   auto users = VmsUsing(*s->snapshot, name, ArtifactKind::kKernel);
   if (!users.empty())
     return Fail(c, FailedPrecondition("kernel " + Quote(name) + " is used by vm " +
@@ -112,27 +150,46 @@ int KernelRm(Console& c, const std::string& name) {
   return kExitOk;
 }
 
-int KernelCatalog(Console& c) {
-  auto s = Open();
+int KernelCatalog(Console& c, const ArtifactArgs& args) {
+  auto s = Open(args);
   if (!s.ok()) return Fail(c, s.error());
   const auto& settings = s->snapshot->settings;
   auto catalog = kernel::LoadCatalog(settings ? settings->kernel_catalog : "");
   if (!catalog.ok()) return Fail(c, catalog.error());
+  auto pulled_name = [&](const std::string& entry) {
+    for (const auto& [name, rec] : s->snapshot->kernels)
+      if (rec.spec.source == specs::KernelSource::kCatalog && rec.spec.catalog == entry)
+        return name;
+    return std::string();
+  };
+  if (args.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : *catalog)
+      out.push_back({{"name", e.name}, {"version", e.version}, {"origin", e.origin},
+                     {"pulled_as", pulled_name(e.name)}});
+    c.out << out.dump(2) << "\n";
+    return kExitOk;
+  }
   c.out << std::left << std::setw(32) << "NAME" << std::setw(28) << "VERSION" << std::setw(8)
         << "PULLED" << "ORIGIN\n";
   for (const auto& e : *catalog) {
-    bool pulled = false;
-    for (const auto& [_, rec] : s->snapshot->kernels)
-      pulled |= rec.spec.source == specs::KernelSource::kCatalog && rec.spec.catalog == e.name;
+    const bool pulled = !pulled_name(e.name).empty();
     c.out << std::left << std::setw(32) << e.name << std::setw(28) << e.version << std::setw(8)
           << (pulled ? "yes" : "no") << e.origin << "\n";
   }
   return kExitOk;
 }
 
-int ImageList(Console& c) {
-  auto s = Open();
+int ImageList(Console& c, const ArtifactArgs& args) {
+  auto s = Open(args);
   if (!s.ok()) return Fail(c, s.error());
+  if (args.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& [name, rec] : s->snapshot->images) out.push_back(ImageRow(name, rec));
+    c.out << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (ReportEmpty(c, *s, s->snapshot->images.size(), "images")) return kExitOk;
   c.out << std::left << std::setw(20) << "NAME" << std::setw(10) << "ROOTFS" << std::setw(18)
         << "CREATED" << "SOURCE\n";
   for (const auto& [name, rec] : s->snapshot->images) {
@@ -143,11 +200,12 @@ int ImageList(Console& c) {
   return kExitOk;
 }
 
-int ImageShow(Console& c, const std::string& name) {
-  auto s = Open();
+int ImageShow(Console& c, const ArtifactArgs& args) {
+  const std::string& name = args.name;
+  auto s = Open(args);
   if (!s.ok()) return Fail(c, s.error());
   auto it = s->snapshot->images.find(name);
-  if (it == s->snapshot->images.end()) return Fail(c, NotFound("no image " + Quote(name)));
+  if (it == s->snapshot->images.end()) return Fail(c, NotFoundInState(*s, "image", name));
   const auto& rec = it->second;
   nlohmann::json j = {{"name", name}, {"digest", rec.digest}, {"dir", rec.dir},
                       {"rootfs_bytes", rec.rootfs_bytes},
@@ -155,15 +213,17 @@ int ImageShow(Console& c, const std::string& name) {
                       {"created", Date(rec.created_unix)}, {"spec", specs::ToJson(rec.spec)},
                       {"used_by", VmsUsing(*s->snapshot, name, ArtifactKind::kImage)},
                       {"present", s->runtime.images->Present(rec)}};
-  c.out << j.dump(2) << "\n";
+  if (args.json) c.out << j.dump(2) << "\n";
+  else PrintFields(c, j);
   return kExitOk;
 }
 
-int ImageRm(Console& c, const std::string& name) {
-  auto s = Open();
+int ImageRm(Console& c, const ArtifactArgs& args) {
+  const std::string& name = args.name;
+  auto s = Open(args);
   if (!s.ok()) return Fail(c, s.error());
   auto it = s->snapshot->images.find(name);
-  if (it == s->snapshot->images.end()) return Fail(c, NotFound("no image " + Quote(name)));
+  if (it == s->snapshot->images.end()) return Fail(c, NotFoundInState(*s, "image", name));
   auto users = VmsUsing(*s->snapshot, name, ArtifactKind::kImage);
   if (!users.empty())
     return Fail(c, FailedPrecondition("image " + Quote(name) + " is used by vm " +
@@ -175,19 +235,17 @@ int ImageRm(Console& c, const std::string& name) {
   return kExitOk;
 }
 
-void Verb(CLI::App* parent, Console& c, Command& command, const char* name, const char* help,
-          int (*fn)(Console&)) {
-  CLI::App* cmd = parent->add_subcommand(name, help);
-  cmd->callback([&c, &command, fn] { command.run = [&c, fn] { return fn(c); }; });
-}
+enum VerbShape { kNoName = 0, kNamed = 1, kJson = 2 };
 
-void NamedVerb(CLI::App* parent, Console& c, Command& command, const char* name,
-               const char* help, int (*fn)(Console&, const std::string&)) {
-  auto arg = std::make_shared<std::string>();
+void Verb(CLI::App* parent, Console& c, Command& command, const char* name, const char* help,
+          int shape, int (*fn)(Console&, const ArtifactArgs&)) {
+  auto args = std::make_shared<ArtifactArgs>();
   CLI::App* cmd = parent->add_subcommand(name, help);
-  cmd->add_option("name", *arg, "name")->required();
-  cmd->callback([&c, &command, fn, arg] {
-    command.run = [&c, fn, arg] { return fn(c, *arg); };
+  if (shape & kNamed) cmd->add_option("name", args->name, "name")->required();
+  if (shape & kJson) cmd->add_flag("--json", args->json, "JSON output");
+  AddStateOptions(cmd, args->state);
+  cmd->callback([&c, &command, fn, args] {
+    command.run = [&c, fn, args] { return fn(c, *args); };
   });
 }
 
@@ -196,16 +254,16 @@ void NamedVerb(CLI::App* parent, Console& c, Command& command, const char* name,
 void AddArtifactCommands(CLI::App& app, Console& c, Command& command) {
   CLI::App* k = app.add_subcommand("kernel", "kernels in the state dir");
   k->require_subcommand(1);
-  Verb(k, c, command, "list", "list stored kernels", KernelList);
-  NamedVerb(k, c, command, "show", "details and files of a kernel", KernelShow);
-  NamedVerb(k, c, command, "rm", "remove a kernel no VM uses", KernelRm);
-  Verb(k, c, command, "catalog", "kernels the catalog offers, and which are pulled",
+  Verb(k, c, command, "list", "list stored kernels", kJson, KernelList);
+  Verb(k, c, command, "show", "details and files of a kernel", kNamed | kJson, KernelShow);
+  Verb(k, c, command, "rm", "remove a kernel no VM uses", kNamed, KernelRm);
+  Verb(k, c, command, "catalog", "kernels the catalog offers, and which are pulled", kJson,
        KernelCatalog);
   CLI::App* i = app.add_subcommand("image", "images in the state dir");
   i->require_subcommand(1);
-  Verb(i, c, command, "list", "list images", ImageList);
-  NamedVerb(i, c, command, "show", "details of an image", ImageShow);
-  NamedVerb(i, c, command, "rm", "remove an image no VM uses", ImageRm);
+  Verb(i, c, command, "list", "list images", kJson, ImageList);
+  Verb(i, c, command, "show", "details of an image", kNamed | kJson, ImageShow);
+  Verb(i, c, command, "rm", "remove an image no VM uses", kNamed, ImageRm);
   AddImagePullCommand(i, c, command);
 }
 

@@ -1,10 +1,13 @@
-// banger doctor: checks what a boot needs on this host and says how to fix
-// each gap. Exit 0 when VMs can boot, 1 otherwise.
+// banger doctor [-f SPEC] [--state-dir DIR] [--json]: checks what a boot
+// needs on this host and says how to fix each gap. Exit 0 when VMs can
+// boot, 1 otherwise.
 #include <unistd.h>
 
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "reconciler/cli/cli.h"
+#include "reconciler/cli/session.h"
 #include "reconciler/disk/cow_method.h"
 #include "reconciler/disk/fs_probe.h"
 #include "reconciler/net/helper_client.h"
@@ -17,24 +20,43 @@
 namespace banger::cli {
 namespace {
 
+// The checks' results, rendered as text or JSON once all ran.
 class Report {
  public:
-  explicit Report(Console& c) : c_(c) {}
-  void Ok(const std::string& what, const std::string& detail) {
-    c_.out << "ok    " << what << ": " << detail << "\n";
-  }
+  void Ok(const std::string& what, const std::string& detail) { Add("ok", what, detail, ""); }
   void Warn(const std::string& what, const std::string& detail, const std::string& fix) {
-    c_.out << "warn  " << what << ": " << detail << "\n      fix: " << fix << "\n";
+    Add("warn", what, detail, fix);
   }
   void Fail(const std::string& what, const std::string& detail, const std::string& fix) {
-    c_.out << "FAIL  " << what << ": " << detail << "\n      fix: " << fix << "\n";
+    Add("fail", what, detail, fix);
     failed_ = true;
   }
   bool failed() const { return failed_; }
 
+  void PrintText(Console& c) const {
+    for (const auto& e : entries_) {
+      std::string status = e["status"];
+      c.out << (status == "fail" ? "FAIL" : status) << std::string(6 - status.size(), ' ')
+            << e["check"].get<std::string>() << ": " << e["detail"].get<std::string>() << "\n";
+      if (!e["fix"].get<std::string>().empty())
+        c.out << "      fix: " << e["fix"].get<std::string>() << "\n";
+    }
+  }
+  // {"ok": bool, "checks": [{"check", "status": ok|warn|fail, "detail", "fix"}]}
+  nlohmann::json Json() const { return {{"ok", !failed_}, {"checks", entries_}}; }
+
  private:
-  Console& c_;
+  void Add(const char* status, const std::string& what, const std::string& detail,
+           const std::string& fix) {
+    entries_.push_back({{"check", what}, {"status", status}, {"detail", detail}, {"fix", fix}});
+  }
+  nlohmann::json entries_ = nlohmann::json::array();
   bool failed_ = false;
+};
+
+struct DoctorArgs {
+  bool json = false;
+  StateArgs state;
 };
 
 void CheckTools(Report& r) {
@@ -82,10 +104,16 @@ void CheckVmms(Report& r) {
               "optional: put firecracker in PATH (or $BANGER_FIRECRACKER); QEMU is used meanwhile");
 }
 
-void CheckStateDir(Report& r) {
-  const std::string dir = store::StateDirFromProcess("");
+void CheckStateDir(Report& r, const StateArgs& args) {
+  auto where = ResolveStateArgs(args);
+  if (!where.ok()) {
+    r.Fail("state dir", where.error().message(), "fix the spec, or pass --state-dir DIR");
+    return;
+  }
+  const std::string& dir = where->dir;
   if (Status st = MakeDirs(dir, 0700); !st.ok()) {
-    r.Fail("state dir", st.error().message(), "set settings.state_dir or $BANGER_STATE_DIR");
+    r.Fail("state dir", st.error().message() + " (chosen by " + where->source + ")",
+           "pass --state-dir DIR, or set settings.state_dir in the spec or $BANGER_STATE_DIR");
     return;
   }
   auto probe = disk::ProbeCowMethods(dir);
@@ -93,7 +121,7 @@ void CheckStateDir(Report& r) {
     r.Fail("state dir", probe.error().message(), "check the permissions of " + Quote(dir));
     return;
   }
-  std::string detail = dir + " on " + probe->fs_type;
+  std::string detail = dir + " (" + where->source + ") on " + probe->fs_type;
   for (const char* vmm : {"qemu", "firecracker"}) {
     auto m = disk::ChooseCowMethod(vmm, *probe, false);
     if (m.ok()) detail += std::string("; ") + vmm + ": " + disk::DescribeCowMethod(*m, *probe);
@@ -113,12 +141,17 @@ void CheckHelper(Report& r) {
   else r.Fail("root helper", ping.error().message(), "restart the helper");
 }
 
-int RunDoctor(Console& console) {
-  Report r(console);
+int RunDoctor(Console& console, const DoctorArgs& args) {
+  Report r;
   CheckVmms(r);
   CheckTools(r);
-  CheckStateDir(r);
+  CheckStateDir(r, args.state);
   CheckHelper(r);
+  if (args.json) {
+    console.out << r.Json().dump(2) << "\n";
+    return r.failed() ? kExitError : kExitOk;
+  }
+  r.PrintText(console);
   console.out << (r.failed() ? "Some checks failed; VMs cannot boot until they are fixed.\n"
                              : "Everything a boot needs is here.\n");
   return r.failed() ? kExitError : kExitOk;
@@ -127,8 +160,13 @@ int RunDoctor(Console& console) {
 }  // namespace
 
 void AddDoctorCommand(CLI::App& app, Console& console, Command& command) {
-  app.add_subcommand("doctor", "check what booting VMs needs on this host")
-      ->callback([&console, &command] { command.run = [&console] { return RunDoctor(console); }; });
+  auto args = std::make_shared<DoctorArgs>();
+  CLI::App* cmd = app.add_subcommand("doctor", "check what booting VMs needs on this host");
+  cmd->add_flag("--json", args->json, "JSON output");
+  AddStateOptions(cmd, args->state);
+  cmd->callback([&console, &command, args] {
+    command.run = [&console, args] { return RunDoctor(console, *args); };
+  });
 }
 
 }  // namespace banger::cli

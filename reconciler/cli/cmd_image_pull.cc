@@ -22,6 +22,7 @@ struct PullArgs {
   std::string name;
   std::string platform = "linux/amd64";
   bool insecure = false;
+  StateArgs state;
 };
 
 std::string Short(const std::string& digest) { return digest.substr(0, 19); }
@@ -65,7 +66,7 @@ int Pull(Console& c, const PullArgs& args) {
   spec.platform = args.platform;
   spec.insecure = args.insecure;
 
-  auto session = OpenStateOnly();
+  auto session = OpenState(args.state);
   if (!session.ok()) return Fail(c, session.error());
   auto lock = LockStateDir(session->paths);
   if (!lock.ok()) return Fail(c, lock.error());
@@ -125,6 +126,7 @@ void AddImagePullCommand(CLI::App* image, Console& c, Command& command) {
       ->capture_default_str();
   cmd->add_flag("--insecure", args->insecure,
                 "allow plain http to a registry that is not on loopback");
+  AddStateOptions(cmd, args->state);
   cmd->callback([&c, &command, args] { command.run = [&c, args] { return Pull(c, *args); }; });
 }
 

@@ -17,10 +17,11 @@ struct PlanArgs {
   bool detailed_exitcode = false;
   bool refresh_images = false;
   std::vector<std::string> targets;
+  std::string state_dir;
 };
 
 int RunPlan(Console& console, const PlanArgs& args) {
-  auto session = OpenSession(args.files);
+  auto session = OpenSession(args.files, args.state_dir);
   if (!session.ok()) return Fail(console, session.error());
   if (!ReportDiagnostics(console, session->specs)) return kExitError;
   plan::Plan p = plan::TargetPlan(PlanSession(*session, {.refresh_images = args.refresh_images}),
@@ -40,6 +41,9 @@ int RunPlan(Console& console, const PlanArgs& args) {
       console.out << "Saved the plan to " << args.out << "; apply it with: banger apply "
                   << args.out << "\n";
   }
+  // An incomplete observation is neither "no changes" nor a full plan of
+  // changes: scripts asking for the detailed code must not read it as 0.
+  if (args.detailed_exitcode && !p.observation_complete) return kExitError;
   if (args.detailed_exitcode && p.has_changes()) return kExitChanges;
   return kExitOk;
 }
@@ -50,6 +54,7 @@ void AddPlanCommand(CLI::App& app, Console& console, Command& command) {
   auto args = std::make_shared<PlanArgs>();
   CLI::App* cmd = app.add_subcommand("plan", "show what apply would change, and why");
   AddFileOption(cmd, args->files);
+  AddStateDirOption(cmd, args->state_dir);
   cmd->add_flag("--json", args->json, "print the plan as JSON");
   cmd->add_option("--out", args->out, "save the plan for `banger apply PLAN`");
   cmd->add_flag("--detailed-exitcode", args->detailed_exitcode,

@@ -1,6 +1,7 @@
 // banger validate -f FILE...: check spec files without touching anything.
 #include <ostream>
 
+#include "reconciler/cli/session.h"
 #include "reconciler/cli/spec_report.h"
 #include "reconciler/os/fs.h"
 #include "reconciler/store/state_dir.h"
@@ -11,6 +12,7 @@ namespace {
 
 struct ValidateArgs {
   std::vector<std::string> files;
+  std::string state_dir;
 };
 
 int RunValidate(Console& console, const ValidateArgs& args) {
@@ -19,7 +21,7 @@ int RunValidate(Console& console, const ValidateArgs& args) {
     // References may name what the store already holds; reading an existing
     // store is fine, creating one just to validate is not.
     specs::KnownObjects known;
-    store::StatePaths paths(store::StateDirFromProcess(outcome.state.settings.state_dir));
+    store::StatePaths paths(ResolveStateDirFor(args.state_dir, outcome).dir);
     if (PathExists(paths.db())) {
       auto st = store::Store::Open(paths.root());
       if (!st.ok()) return Fail(console, st.error());
@@ -29,6 +31,7 @@ int RunValidate(Console& console, const ValidateArgs& args) {
       for (const auto& [name, _] : snap->kernels) known.kernels.insert(name);
     }
     specs::CheckReferences(&outcome, known);
+    CheckCatalogNames(&outcome);
   }
   if (!ReportDiagnostics(console, outcome)) return kExitError;
   const auto& s = outcome.state;
@@ -45,6 +48,7 @@ void AddValidateCommand(CLI::App& app, Console& console, Command& command) {
   auto args = std::make_shared<ValidateArgs>();
   CLI::App* cmd = app.add_subcommand("validate", "check spec files and report every problem");
   AddFileOption(cmd, args->files);
+  AddStateDirOption(cmd, args->state_dir);
   cmd->callback([&console, &command, args] {
     command.run = [&console, args] { return RunValidate(console, *args); };
   });

@@ -16,13 +16,14 @@ namespace {
 struct AccessArgs {
   std::string name;
   std::vector<std::string> command;
+  StateArgs state;
 };
 
 // The address of a running VM.
 Result<std::string> RunningVmAddress(Session& s, const std::string& name) {
   if (!s.snapshot.ok()) return s.snapshot.error();
   auto it = s.snapshot->vms.find(name);
-  if (it == s.snapshot->vms.end()) return NotFound("no vm " + Quote(name));
+  if (it == s.snapshot->vms.end()) return NotFoundInState(s, "vm", name);
   BANGER_ASSIGN_OR_RETURN(model::VmLiveness live, s.runtime.vms->Observe(name));
   if (!live.process_running)
     return FailedPrecondition("vm " + Quote(name) + " is not running; `banger vm start " +
@@ -33,7 +34,7 @@ Result<std::string> RunningVmAddress(Session& s, const std::string& name) {
 
 int RunExec(Console& console, const AccessArgs& args) {
   if (args.command.empty()) return Fail(console, InvalidArgument("vm exec: no command given"));
-  auto s = OpenStateOnly();
+  auto s = OpenState(args.state);
   if (!s.ok()) return Fail(console, s.error());
   auto ip = RunningVmAddress(*s, args.name);
   if (!ip.ok()) return Fail(console, ip.error());
@@ -48,7 +49,7 @@ int RunExec(Console& console, const AccessArgs& args) {
 }
 
 int RunSsh(Console& console, const AccessArgs& args) {
-  auto s = OpenStateOnly();
+  auto s = OpenState(args.state);
   if (!s.ok()) return Fail(console, s.error());
   auto ip = RunningVmAddress(*s, args.name);
   if (!ip.ok()) return Fail(console, ip.error());
@@ -62,8 +63,8 @@ int RunSsh(Console& console, const AccessArgs& args) {
   return Fail(console, Error::FromErrno("exec " + Quote(argv[0])));
 }
 
-int RunSshConfig(Console& console, bool install) {
-  auto s = OpenStateOnly();
+int RunSshConfig(Console& console, bool install, const StateArgs& state) {
+  auto s = OpenState(state);
   if (!s.ok()) return Fail(console, s.error());
   const std::string user_config = JoinPath(HomeDir(), ".ssh/config");
   Status st = install ? access::InstallSshConfig(user_config, s->runtime.ssh->paths())
@@ -91,6 +92,7 @@ void AddVmAccessCommands(CLI::App* vm, Console& console, Command& command) {
   CLI::App* exec = vm->add_subcommand("exec", "run a command in a VM; exits with its status");
   exec->add_option("name", exec_args->name, "VM name")->required();
   exec->add_option("command", exec_args->command, "command and arguments (after --)");
+  AddStateOptions(exec, exec_args->state);
   exec->callback([&console, &command, exec_args] {
     command.run = [&console, exec_args] { return RunExec(console, *exec_args); };
   });
@@ -98,6 +100,7 @@ void AddVmAccessCommands(CLI::App* vm, Console& console, Command& command) {
   CLI::App* ssh = vm->add_subcommand("ssh", "log into a VM with the system ssh client");
   ssh->add_option("name", ssh_args->name, "VM name")->required();
   ssh->add_option("command", ssh_args->command, "optional command (after --)");
+  AddStateOptions(ssh, ssh_args->state);
   ssh->callback([&console, &command, ssh_args] {
     command.run = [&console, ssh_args] { return RunSsh(console, *ssh_args); };
   });
@@ -106,10 +109,16 @@ void AddVmAccessCommands(CLI::App* vm, Console& console, Command& command) {
 void AddSshConfigCommand(CLI::App& app, Console& console, Command& command) {
   CLI::App* cfg = app.add_subcommand("ssh-config", "make plain `ssh <vm>.vm` work");
   cfg->require_subcommand(1);
-  cfg->add_subcommand("install", "add banger's Include block to ~/.ssh/config")
-      ->callback([&console, &command] { command.run = [&console] { return RunSshConfig(console, true); }; });
-  cfg->add_subcommand("uninstall", "remove banger's block from ~/.ssh/config")
-      ->callback([&console, &command] { command.run = [&console] { return RunSshConfig(console, false); }; });
+  for (bool install : {true, false}) {
+    auto state = std::make_shared<StateArgs>();
+    CLI::App* cmd = cfg->add_subcommand(install ? "install" : "uninstall",
+                                        install ? "add banger's Include block to ~/.ssh/config"
+                                                : "remove banger's block from ~/.ssh/config");
+    AddStateOptions(cmd, *state);
+    cmd->callback([&console, &command, install, state] {
+      command.run = [&console, install, state] { return RunSshConfig(console, install, *state); };
+    });
+  }
 }
 
 }  // namespace banger::cli

@@ -21,10 +21,11 @@ class PrintProgress : public apply::StepProgress {
 
 struct LifecycleArgs {
   std::vector<std::string> names;
+  StateArgs state;
 };
 
 int RunLifecycle(Console& console, VmOp op, const char* done, const LifecycleArgs& args) {
-  auto session = OpenStateOnly();
+  auto session = OpenState(args.state);
   if (!session.ok()) return Fail(console, session.error());
   int rc = kExitOk;
   for (const auto& name : args.names) {
@@ -44,6 +45,7 @@ void AddOne(CLI::App* vm, Console& console, Command& command, const char* verb,
   auto args = std::make_shared<LifecycleArgs>();
   CLI::App* cmd = vm->add_subcommand(verb, help);
   cmd->add_option("name", args->names, "VM names")->required();
+  AddStateOptions(cmd, args->state);
   cmd->callback([&console, &command, args, op, done] {
     command.run = [&console, args, op, done] { return RunLifecycle(console, op, done, *args); };
   });

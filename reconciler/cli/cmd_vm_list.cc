@@ -1,9 +1,10 @@
-// banger vm list (ps) [--all] [--quiet] [--json]; banger vm show NAME
+// banger vm list (ps) [--all] [--quiet] [--json]; banger vm show NAME [--json]
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "reconciler/cli/cli.h"
+#include "reconciler/cli/field_view.h"
 #include "reconciler/cli/session.h"
 #include "specs/loader.h"
 
@@ -49,10 +50,11 @@ nlohmann::json RowJson(const VmRow& r) {
 
 struct ListArgs {
   bool all = false, quiet = false, json = false;
+  StateArgs state;
 };
 
 int RunList(Console& console, const ListArgs& args) {
-  auto s = OpenStateOnly();
+  auto s = OpenState(args.state);
   if (!s.ok()) return Fail(console, s.error());
   if (!s->snapshot.ok()) return Fail(console, s->snapshot.error());
   std::vector<VmRow> rows = Rows(*s, console);
@@ -61,6 +63,12 @@ int RunList(Console& console, const ListArgs& args) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : rows) out.push_back(RowJson(r));
     console.out << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (rows.empty() && !args.quiet) {
+    const bool any = !s->snapshot->vms.empty();
+    console.err << "no " << (any ? "running VMs" : "VMs") << " in " << DescribeStateDir(*s)
+                << (any ? "; --all lists stopped ones" : "") << "\n";
     return kExitOk;
   }
   if (args.quiet) {
@@ -83,16 +91,25 @@ int RunList(Console& console, const ListArgs& args) {
   return kExitOk;
 }
 
-int RunShow(Console& console, const std::string& name) {
-  auto s = OpenStateOnly();
+struct ShowArgs {
+  std::string name;
+  bool json = false;
+  StateArgs state;
+};
+
+int RunShow(Console& console, const ShowArgs& args) {
+  auto s = OpenState(args.state);
   if (!s.ok()) return Fail(console, s.error());
   if (!s->snapshot.ok()) return Fail(console, s->snapshot.error());
+  auto it = s->snapshot->vms.find(args.name);
+  if (it == s->snapshot->vms.end()) return Fail(console, NotFoundInState(*s, "vm", args.name));
   for (const auto& r : Rows(*s, console)) {
-    if (r.rec->spec.name != name) continue;
-    console.out << RowJson(r).dump(2) << "\n";
+    if (r.rec->spec.name != args.name) continue;
+    if (args.json) console.out << RowJson(r).dump(2) << "\n";
+    else PrintFields(console, RowJson(r));
     return kExitOk;
   }
-  return Fail(console, NotFound("no vm " + Quote(name)));
+  return Fail(console, NotFoundInState(*s, "vm", args.name));
 }
 
 }  // namespace
@@ -103,15 +120,18 @@ void AddVmListCommands(CLI::App* vm, Console& console, Command& command) {
   list->alias("ps");
   list->add_flag("-a,--all", args->all, "include stopped and dead VMs");
   list->add_flag("-q,--quiet", args->quiet, "names only");
-  list->add_flag("--json", args->json, "JSON output");
+  list->add_flag("--json", args->json, "JSON output: an array of `vm show --json` objects");
+  AddStateOptions(list, args->state);
   list->callback([&console, &command, args] {
     command.run = [&console, args] { return RunList(console, *args); };
   });
-  auto name = std::make_shared<std::string>();
+  auto show_args = std::make_shared<ShowArgs>();
   CLI::App* show = vm->add_subcommand("show", "everything banger knows about one VM");
-  show->add_option("name", *name, "VM name")->required();
-  show->callback([&console, &command, name] {
-    command.run = [&console, name] { return RunShow(console, *name); };
+  show->add_option("name", show_args->name, "VM name")->required();
+  show->add_flag("--json", show_args->json, "JSON output");
+  AddStateOptions(show, show_args->state);
+  show->callback([&console, &command, show_args] {
+    command.run = [&console, show_args] { return RunShow(console, *show_args); };
   });
 }
 

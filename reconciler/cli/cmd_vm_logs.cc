@@ -16,14 +16,18 @@ namespace {
 struct LogsArgs {
   std::string name;
   bool follow = false;
+  StateArgs state;
 };
 
 int RunLogs(Console& console, const LogsArgs& args) {
-  auto s = OpenStateOnly();
+  auto s = OpenState(args.state);
   if (!s.ok()) return Fail(console, s.error());
   const std::string log = JoinPath(s->paths.vm_dir(args.name), "console.log");
-  if (!PathExists(log) && !PathExists(log + ".1"))
+  if (!PathExists(log) && !PathExists(log + ".1")) {
+    if (s->snapshot.ok() && !s->snapshot->vms.count(args.name))
+      return Fail(console, NotFoundInState(*s, "vm", args.name));
     return Fail(console, NotFound("no console log for vm " + Quote(args.name) + " at " + Quote(log)));
+  }
   // The logger rotates console.log to console.log.1 at its size cap.
   if (auto old = ReadFile(log + ".1"); old.ok()) console.out << *old;
   std::string cur = ReadFile(log).value_or("");
@@ -50,6 +54,7 @@ void AddVmLogsCommand(CLI::App* vm, Console& console, Command& command) {
   CLI::App* cmd = vm->add_subcommand("logs", "print a VM's console output");
   cmd->add_option("name", args->name, "VM name")->required();
   cmd->add_flag("-f,--follow", args->follow, "keep printing new output");
+  AddStateOptions(cmd, args->state, /*short_f=*/false);
   cmd->callback([&console, &command, args] {
     command.run = [&console, args] { return RunLogs(console, *args); };
   });

@@ -2,6 +2,8 @@
 
 #include <ostream>
 
+#include "reconciler/kernel/kernel_catalog.h"
+
 namespace banger::cli {
 
 bool ReportDiagnostics(Console& console, const specs::ParseOutcome& outcome) {
@@ -13,6 +15,30 @@ bool ReportDiagnostics(Console& console, const specs::ParseOutcome& outcome) {
     return false;
   }
   return true;
+}
+
+void CheckCatalogNames(specs::ParseOutcome* outcome) {
+  auto at = [&](const std::string& key) {
+    auto it = outcome->locations.find(key);
+    return it == outcome->locations.end() ? specs::SourceLocation{} : it->second;
+  };
+  bool any = false;
+  for (const auto& k : outcome->state.kernels) any |= k.source == specs::KernelSource::kCatalog;
+  if (!any) return;
+  auto catalog = kernel::LoadCatalog(outcome->state.settings.kernel_catalog);
+  if (!catalog.ok()) {
+    outcome->errors.push_back({at("settings.kernel_catalog"), "settings.kernel_catalog",
+                               catalog.error().message()});
+    return;
+  }
+  for (const auto& k : outcome->state.kernels) {
+    if (k.source != specs::KernelSource::kCatalog) continue;
+    auto entry = kernel::FindCatalogEntry(*catalog, k.catalog);
+    if (entry.ok()) continue;
+    const std::string key = "kernel." + k.name + ".catalog";
+    outcome->errors.push_back({at(key), key, entry.error().message() +
+                                                 "; `banger kernel catalog` lists them"});
+  }
 }
 
 void AddFileOption(CLI::App* cmd, std::vector<std::string>& files, bool required) {

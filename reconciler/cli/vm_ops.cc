@@ -6,14 +6,16 @@
 
 namespace banger::cli {
 
-Status RunVmOp(Session& session, const std::string& name, VmOp op,
-               apply::StepProgress& progress) {
+namespace {
+
+Status RunLocked(Session& session, const std::string& name, VmOp op,
+                 apply::StepProgress& progress) {
   BANGER_RETURN_IF_ERROR(MakeDirs(session.paths.locks_dir(), 0700));
   BANGER_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(session.paths.vm_lock(name)));
   // Read after taking the lock: an apply may have just changed the VM.
   BANGER_ASSIGN_OR_RETURN(model::StoreSnapshot snap, session.store->Load());
   auto it = snap.vms.find(name);
-  if (it == snap.vms.end()) return NotFound("no vm " + Quote(name));
+  if (it == snap.vms.end()) return NotFoundInState(session, "vm", name);
   model::VmRecord rec = it->second;
   apply::VmRuntime& vms = *session.runtime.vms;
 
@@ -37,6 +39,17 @@ Status RunVmOp(Session& session, const std::string& name, VmOp op,
       return session.store->DeleteVm(name);
   }
   return OkStatus();
+}
+
+}  // namespace
+
+Status RunVmOp(Session& session, const std::string& name, VmOp op,
+               apply::StepProgress& progress) {
+  Status st = RunLocked(session, name, op, progress);
+  // ssh's config names every VM with an address: keep it true after any
+  // change to the VM set, whether or not the operation itself succeeded.
+  if (Status ssh = RefreshSshConfig(session); !ssh.ok() && st.ok()) return ssh;
+  return st;
 }
 
 }  // namespace banger::cli

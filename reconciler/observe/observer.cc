@@ -1,5 +1,7 @@
 #include "reconciler/observe/observer.h"
 
+#include <unistd.h>
+
 #include "reconciler/os/fs.h"
 
 namespace banger::observe {
@@ -7,6 +9,9 @@ namespace banger::observe {
 plan::Observed Observe(Result<model::StoreSnapshot> snapshot,
                        const specs::DesiredState& desired, const ObserverDeps& deps) {
   plan::Observed o;
+  const long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page_size > 0)
+    o.host_memory_bytes = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size);
   if (!snapshot.ok()) {
     o.store_ok = false;
     o.store_error = snapshot.error().message();

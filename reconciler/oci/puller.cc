@@ -163,9 +163,14 @@ Result<std::unique_ptr<RegistryClient>> MakeClient(const Reference& ref, const P
   ropts.insecure = options.insecure;
   ropts.max_manifest_bytes = options.max_manifest_bytes;
   ropts.http = options.http;
+  BANGER_ASSIGN_OR_RETURN(RegistryMirrors mirrors, RegistryMirrorsFromEnvironment());
+  if (auto it = mirrors.find(ref.registry); it != mirrors.end()) ropts.mirror = it->second;
   std::string config_path =
       options.docker_config.empty() ? DefaultDockerConfigPath() : options.docker_config;
-  BANGER_ASSIGN_OR_RETURN(ropts.credentials, LoadDockerCredentials(config_path, ref.registry));
+  // A mirror is its own host: it gets the credentials stored for it.
+  BANGER_ASSIGN_OR_RETURN(ropts.credentials,
+                          LoadDockerCredentials(config_path, ropts.mirror.empty() ? ref.registry
+                                                                                  : ropts.mirror));
   return std::make_unique<RegistryClient>(ref.registry, ropts);
 }
 

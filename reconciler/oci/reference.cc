@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include "reconciler/oci/reference.h"
 
 #include <arpa/inet.h>
@@ -158,6 +159,35 @@ bool IsLoopbackRegistry(std::string_view registry) {
 std::string RegistryApiHost(std::string_view registry) {
   if (registry == kDockerHub) return "registry-1.docker.io";
   return std::string(registry);
+}
+
+Result<RegistryMirrors> ParseRegistryMirrors(std::string_view text) {
+  RegistryMirrors out;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find(',', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view item = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    if (eq == std::string_view::npos || eq == 0 || eq + 1 == item.size())
+      return InvalidArgument("registry mirror " + Quote(item) +
+                             ": expected REGISTRY=HOST[:PORT], e.g. docker.io=127.0.0.1:5000");
+    std::string mirror(item.substr(eq + 1));
+    if (mirror.find_first_of("/ \t@") != std::string::npos)
+      return InvalidArgument("registry mirror " + Quote(item) + ": the mirror is a HOST[:PORT]");
+    out[std::string(item.substr(0, eq))] = mirror;
+  }
+  return out;
+}
+
+Result<RegistryMirrors> RegistryMirrorsFromEnvironment() {
+  const char* value = std::getenv("BANGER_REGISTRY_MIRRORS");
+  if (!value || !*value) return RegistryMirrors{};
+  auto mirrors = ParseRegistryMirrors(value);
+  if (!mirrors.ok()) return mirrors.error().WithContext("$BANGER_REGISTRY_MIRRORS");
+  return mirrors;
 }
 
 bool IsValidDigest(std::string_view digest) {

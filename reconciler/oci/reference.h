@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include <memory>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -73,5 +74,15 @@ bool IsLoopbackRegistry(std::string_view registry);
 
 // Where the registry API lives: docker.io is served by registry-1.docker.io.
 std::string RegistryApiHost(std::string_view registry);
+
+// Registry mirrors, as $BANGER_REGISTRY_MIRRORS gives them:
+// "docker.io=mirror.example:5000,quay.io=127.0.0.1:5001". A mirror serves
+// the same repositories and digests as the registry it stands for; the
+// image's reference, identity and digests stay the registry's own.
+using RegistryMirrors = std::map<std::string, std::string>;
+Result<RegistryMirrors> ParseRegistryMirrors(std::string_view text);
+// The mirrors of the process environment (an unparsable value is an error
+// naming the variable).
+Result<RegistryMirrors> RegistryMirrorsFromEnvironment();
 
 }  // namespace banger::oci

@@ -34,8 +34,10 @@ std::string RegistryErrorText(const std::string& body) {
 
 RegistryClient::RegistryClient(std::string registry, RegistryOptions options)
     : registry_(std::move(registry)), options_(std::move(options)) {
-  const bool plain = options_.insecure || IsLoopbackRegistry(registry_);
-  base_url_ = std::string(plain ? "http" : "https") + "://" + RegistryApiHost(registry_);
+  const std::string host = options_.mirror.empty() ? RegistryApiHost(registry_) : options_.mirror;
+  const bool plain =
+      options_.insecure || IsLoopbackRegistry(options_.mirror.empty() ? registry_ : options_.mirror);
+  base_url_ = std::string(plain ? "http" : "https") + "://" + host;
 }
 
 RegistryClient::~RegistryClient() = default;

@@ -35,6 +35,9 @@ namespace banger::oci {
 
 struct RegistryOptions {
   bool insecure = false;                   // allow http to non-loopback hosts
+  // HOST[:PORT] to send this registry's API requests to instead (a mirror;
+  // see ParseRegistryMirrors). Empty: the registry itself.
+  std::string mirror;
   std::optional<Credentials> credentials;  // for this registry only
   size_t max_manifest_bytes = 4u << 20;
   HttpLimits http;

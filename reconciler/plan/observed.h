@@ -5,6 +5,7 @@
 // planner can refuse to plan deletions from a partial picture.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ struct Observed {
   // for the tag now, or why it could not be asked.
   std::map<std::string, std::string> image_remote_digests;
   std::map<std::string, std::string> image_remote_errors;
+
+  // The host's physical memory in bytes; 0 when unknown.
+  uint64_t host_memory_bytes = 0;
 
   bool complete() const { return store_ok && handle_errors.empty(); }
 };

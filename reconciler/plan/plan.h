@@ -55,6 +55,14 @@ struct Drift {
   std::string what;  // "process not running", "tap 'bg-web' missing"
 };
 
+// A deletion the planner would make but does not, because what it saw of
+// the host was incomplete (a deletion from a partial picture could remove
+// what only looks unused).
+struct Withheld {
+  std::string address;  // "vm.old"
+  std::string reason;   // "vm 'web': handles unreadable: ..."
+};
+
 struct Counts {
   int create = 0, update = 0, restart = 0, replace = 0, remove = 0;
   int total() const { return create + update + restart + replace + remove; }
@@ -68,6 +76,7 @@ struct Plan {
   std::vector<std::string> warnings;  // e.g. observation incomplete
   std::vector<std::string> errors;    // changes that cannot be planned
   bool observation_complete = true;   // false: no deletions were planned
+  std::vector<Withheld> withheld;     // the deletions that were not planned
 
   Counts counts() const;
   bool has_changes() const { return !steps.empty(); }

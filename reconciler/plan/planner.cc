@@ -1,11 +1,13 @@
 #include "reconciler/plan/planner.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 
 #include "reconciler/base/error.h"
 #include "reconciler/plan/field_diff.h"
+#include "specs/loader.h"
 
 namespace banger::plan {
 namespace {
@@ -27,6 +29,13 @@ int Phase(const Step& s) {
   return static_cast<int>(s.kind);
 }
 
+// "23.4G": host totals are rarely a round number of any unit.
+std::string GiB(uint64_t bytes) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.1fG", static_cast<double>(bytes) / (1ull << 30));
+  return buf;
+}
+
 class PlanBuilder {
  public:
   PlanBuilder(const specs::DesiredState& d, const Observed& o, const PlanOptions& opt)
@@ -39,8 +48,12 @@ class PlanBuilder {
       plan_.warnings.push_back("store could not be read: " + observed_.store_error);
     for (const auto& e : observed_.handle_errors)
       plan_.warnings.push_back("handles could not be read: " + e);
-    if (!plan_.observation_complete)
+    if (!plan_.observation_complete) {
       plan_.warnings.push_back("observation incomplete: no deletions planned");
+      if (!observed_.store_ok) incomplete_reason_ = "store unreadable: " + observed_.store_error;
+      for (const auto& e : observed_.handle_errors)
+        incomplete_reason_ += (incomplete_reason_.empty() ? "" : "; ") + e;
+    }
 
     PlanSettings();
     PlanKernels();
@@ -179,6 +192,13 @@ class PlanBuilder {
 
   void PlanVms() {
     for (const auto& v : desired_.vms) {
+      // Not an error: memory is overcommitted and a guest rarely touches
+      // all of it, but asking for more than the host has is usually a typo.
+      if (observed_.host_memory_bytes != 0 && v.memory > observed_.host_memory_bytes)
+        plan_.warnings.push_back("vm." + v.name + ": memory " + specs::FormatSize(v.memory) +
+                                 " is more than this host's " +
+                                 GiB(observed_.host_memory_bytes) +
+                                 " in total; the guest may fail to start or swap heavily");
       Step step = NewStep(ResourceKind::kVm, v.name);
       step.keep_work_disk = v.keep_work_disk;
       step.depends_on = VmDependencies(v);
@@ -302,8 +322,17 @@ class PlanBuilder {
     return drift;
   }
 
+  // Adds a delete step, or records it as withheld when observation was
+  // incomplete.
+  void AddDeletion(Step step, std::vector<Change> changes) {
+    if (!plan_.observation_complete) {
+      plan_.withheld.push_back({Address(step.kind, step.name), incomplete_reason_});
+      return;
+    }
+    Add(std::move(step), std::move(changes));
+  }
+
   void PlanDeletions() {
-    if (!plan_.observation_complete) return;
     std::set<std::string> images_in_use, kernels_in_use;
     for (const auto& v : desired_.vms) {
       images_in_use.insert(v.image);
@@ -314,7 +343,7 @@ class PlanBuilder {
       if (desired_.FindVm(name) || rec.origin != model::Origin::kSpec) continue;
       Step step = NewStep(ResourceKind::kVm, name, Action::kDelete);
       step.keep_work_disk = false;
-      Add(std::move(step), {MakeEvent("", "no longer declared", Action::kDelete)});
+      AddDeletion(std::move(step), {MakeEvent("", "no longer declared", Action::kDelete)});
       vm_deletes_by_image[rec.spec.image].push_back(Address(ResourceKind::kVm, name));
       vm_deletes_by_kernel[rec.spec.kernel].push_back(Address(ResourceKind::kVm, name));
     }
@@ -330,7 +359,7 @@ class PlanBuilder {
     }
     for (const auto& [name, rec] : store_.file_syncs) {
       if (desired_.FindFileSync(name)) continue;
-      Add(NewStep(ResourceKind::kFileSync, name, Action::kDelete),
+      AddDeletion(NewStep(ResourceKind::kFileSync, name, Action::kDelete),
           {MakeEvent("", "no longer declared", Action::kDelete)});
     }
     for (const auto& [name, rec] : store_.images) {
@@ -342,7 +371,7 @@ class PlanBuilder {
       }
       Step step = NewStep(ResourceKind::kImage, name, Action::kDelete);
       step.depends_on = vm_deletes_by_image[name];
-      Add(std::move(step), {MakeEvent("", "no longer declared", Action::kDelete)});
+      AddDeletion(std::move(step), {MakeEvent("", "no longer declared", Action::kDelete)});
     }
     for (const auto& [name, rec] : store_.kernels) {
       if (desired_.FindKernel(name) || rec.origin != model::Origin::kSpec) continue;
@@ -353,7 +382,7 @@ class PlanBuilder {
       }
       Step step = NewStep(ResourceKind::kKernel, name, Action::kDelete);
       step.depends_on = vm_deletes_by_kernel[name];
-      Add(std::move(step), {MakeEvent("", "no longer declared", Action::kDelete)});
+      AddDeletion(std::move(step), {MakeEvent("", "no longer declared", Action::kDelete)});
     }
   }
 
@@ -371,6 +400,7 @@ class PlanBuilder {
   const PlanOptions& options_;
   const model::StoreSnapshot& store_;
   Plan plan_;
+  std::string incomplete_reason_;  // what could not be read, for withheld deletions
   std::map<std::string, Action> actions_;
   std::vector<Change> settings_changes_;
 };

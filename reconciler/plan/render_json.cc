@@ -80,10 +80,14 @@ json PlanToJson(const Plan& plan) {
   }
   json drift = json::array();
   for (const auto& d : plan.drift) drift.push_back({{"address", d.address}, {"what", d.what}});
+  json withheld = json::array();
+  for (const auto& w : plan.withheld)
+    withheld.push_back({{"address", w.address}, {"reason", w.reason}});
   const Counts c = plan.counts();
   return {{"format_version", kFormatVersion},
           {"serial", plan.serial},
           {"observation_complete", plan.observation_complete},
+          {"withheld", withheld},
           {"steps", steps},
           {"drift", drift},
           {"notes", plan.notes},
@@ -108,6 +112,8 @@ Result<Plan> PlanFromJson(const json& j) {
     }
     for (const auto& dj : j.at("drift"))
       p.drift.push_back({dj.at("address").get<std::string>(), dj.at("what").get<std::string>()});
+    for (const auto& wj : j.at("withheld"))
+      p.withheld.push_back({wj.at("address").get<std::string>(), wj.at("reason").get<std::string>()});
     p.notes = j.at("notes").get<std::vector<std::string>>();
     p.warnings = j.at("warnings").get<std::vector<std::string>>();
     p.errors = j.at("errors").get<std::vector<std::string>>();

@@ -65,8 +65,19 @@ std::string RenderText(const Plan& plan, const TextOptions& options) {
   for (const auto& n : plan.notes) out += "Note: " + n + "\n";
   for (const auto& w : plan.warnings) out += t.Paint("Warning: ", "\033[33m") + w + "\n";
   for (const auto& e : plan.errors) out += t.Paint("Error: ", "\033[31m") + e + "\n";
-  if (plan.steps.empty() && plan.errors.empty()) {
+  if (!plan.withheld.empty()) {
+    const size_t n = plan.withheld.size();
+    std::string addresses;
+    for (const auto& w : plan.withheld) addresses += (addresses.empty() ? "" : ", ") + w.address;
+    out += t.Paint(std::to_string(n) + (n == 1 ? " deletion" : " deletions") + " withheld: ",
+                   "\033[33m") +
+           addresses + " (" + plan.withheld.front().reason + ")\n";
+  }
+  if (plan.steps.empty() && plan.errors.empty() && plan.observation_complete) {
     out += "No changes. The host matches the spec.\n";
+  } else if (plan.steps.empty() && plan.errors.empty()) {
+    out += "No changes planned, but the host could not be fully observed: it may not match "
+           "the spec. Fix what is unreadable and plan again.\n";
   } else {
     out += t.Bold("Plan: ") + RenderCounts(plan.counts()) + ".\n";
   }

@@ -87,9 +87,9 @@ def main():
             time.sleep(0.1)
         harness.run_banger(["apply", "--yes", "-f", str(spec), "--target", "kernel.cloud",
                             "--target", "image.base"], env, timeout=3600, check=True)
-        kernel = json.loads(harness.run_banger(["kernel", "show", "cloud"], env,
+        kernel = json.loads(harness.run_banger(["kernel", "show", "cloud", "--json"], env,
                                                check=True).stdout)
-        image = json.loads(harness.run_banger(["image", "show", "base"], env,
+        image = json.loads(harness.run_banger(["image", "show", "base", "--json"], env,
                                               check=True).stdout)
         # One at a time, so neither run competes with the other for CPU.
         bare_s = bare_qemu(pathlib.Path(kernel["dir"]), pathlib.Path(image["dir"]), scratch.path)

@@ -138,7 +138,7 @@ http:
         cls.spec = cls.scratch.write("lab.toml", spec_text(cls.registry, []))
         cls.banger(["apply", "--yes", "-f", str(cls.spec), "--target", "kernel.cloud",
                     "--target", "image.deb"], timeout=3000)
-        shown = json.loads(cls.banger(["image", "show", "deb"]).stdout)
+        shown = json.loads(cls.banger(["image", "show", "deb", "--json"]).stdout)
         tree = pathlib.Path(harness.CACHE) / "debootstrap" / (shown["digest"][7:] + ".tar")
         assert tree.exists(), f"no cached debootstrap tree at {tree}"
         cls.push_images(tree)

@@ -120,7 +120,7 @@ oci = "127.0.0.1:{self.port}/tiny:v1"
         self.assertIn("Inode:", stat("/etc/motd"))
         self.assertNotIn("Inode:", stat("/opt/old/gone"))
         self.assertNotIn("Inode:", stat("/opt/old/.wh.gone"))
-        shown = harness.run_banger(["image", "show", "tiny"], self.env)
+        shown = harness.run_banger(["image", "show", "tiny", "--json"], self.env)
         self.assertIn("sha256:", shown.stdout)
 
     def test_image_pull_verb_and_tag_drift(self):

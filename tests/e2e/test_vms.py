@@ -159,7 +159,8 @@ class VmTest(unittest.TestCase):
 
         # A VMM killed behind banger's back is drift, repaired by apply.
         import json
-        shown = json.loads(self.ok("vm", "show", "alpha").stdout)
+        self.assertRegex(self.ok("vm", "show", "alpha").stdout, r"state: +running")
+        shown = json.loads(self.ok("vm", "show", "alpha", "--json").stdout)
         os.kill(shown["pid"], signal.SIGKILL)
         time.sleep(1)
         plan = self.banger("plan", "-f", str(self.spec))
@@ -179,6 +180,24 @@ class VmTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("does not match the key pinned at its first boot", r.stderr)
         kh.write_text(original)
+
+        # Unreadable handles withhold deletions, and the plan says which.
+        handles = self.state / "vms" / "alpha" / "handles.json"
+        saved_handles = handles.read_bytes()
+        handles.write_text("{not json")
+        empty = self.scratch.write("none.toml", "")
+        plan = self.banger("plan", "-f", str(empty), "--detailed-exitcode")
+        self.assertEqual(plan.returncode, 1, plan.stdout + plan.stderr)
+        self.assertRegex(plan.stdout, r"\d deletions withheld: vm\.alpha, vm\.beta")
+        self.assertNotIn("No changes", plan.stdout)
+        handles.write_bytes(saved_handles)
+
+        # `vm rm` keeps banger's ssh config true: no stale Host entry.
+        ssh_config = pathlib.Path(self.user.pw_dir) / ".config" / "banger" / "ssh" / "config"
+        self.assertIn("beta.vm", ssh_config.read_text())
+        self.ok("vm", "rm", "beta")
+        self.assertNotIn("beta.vm", ssh_config.read_text())
+        self.assertIn("alpha.vm", ssh_config.read_text())
 
         # An empty spec removes everything: processes, disks, handles.
         self.ok("apply", "--yes", "-f", str(self.scratch.write("none.toml", "")))

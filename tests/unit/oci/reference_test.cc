@@ -94,3 +94,17 @@ TEST_CASE("digests must be sha256 with 64 lowercase hex digits") {
   h.Update("c", 1);
   CHECK(h.Finish() == Sha256Digest("abc"));
 }
+
+TEST_CASE("registry mirrors parse REGISTRY=HOST[:PORT] pairs and refuse the rest") {
+  auto m = ParseRegistryMirrors("docker.io=127.0.0.1:5000,quay.io=mirror.example");
+  REQUIRE(m.ok());
+  CHECK(m->size() == 2);
+  CHECK(m->at("docker.io") == "127.0.0.1:5000");
+  CHECK(m->at("quay.io") == "mirror.example");
+  CHECK(ParseRegistryMirrors("")->empty());
+  for (const char* bad : {"docker.io", "=x:1", "docker.io=", "docker.io=http://x/y"}) {
+    auto r = ParseRegistryMirrors(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message().find("registry mirror") != std::string::npos);
+  }
+}

@@ -331,6 +331,28 @@ TEST_CASE("incomplete observation plans no deletions and says so") {
   CHECK(p.steps.empty());
   CHECK_FALSE(p.observation_complete);
   CHECK(p.warnings.back() == "observation incomplete: no deletions planned");
+  const std::string text = RenderText(p);
+  CHECK(text.find("No changes. The host matches the spec.") == std::string::npos);
+  CHECK(text.find("the host could not be fully observed") != std::string::npos);
+}
+
+TEST_CASE("deletions withheld by unreadable handles are named, with the reason") {
+  auto d = TwoVms();
+  Observed o = Converged(d);
+  o.handle_errors.push_back("vm 'web': handles unreadable: bad JSON");
+  specs::DesiredState only_worker = d;
+  std::erase_if(only_worker.vms, [](const specs::VmSpec& v) { return v.name == "web"; });
+  Plan p = MakePlan(only_worker, o);
+  CHECK(p.Find("vm.web") == nullptr);
+  REQUIRE(p.withheld.size() == 1);
+  CHECK(p.withheld[0].address == "vm.web");
+  CHECK(p.withheld[0].reason == "vm 'web': handles unreadable: bad JSON");
+  CHECK(RenderText(p).find("1 deletion withheld: vm.web (vm 'web': handles unreadable: bad JSON)") !=
+        std::string::npos);
+  auto round = PlanFromJson(PlanToJson(p));
+  REQUIRE(round.ok());
+  REQUIRE(round->withheld.size() == 1);
+  CHECK(round->withheld[0].address == "vm.web");
 }
 
 TEST_CASE("text and JSON render the same plan") {
@@ -369,4 +391,19 @@ TEST_CASE("--target keeps the targets and what they depend on") {
   Plan none = TargetPlan(MakePlan(d, Observed{}), {"vm.nope"});
   CHECK(none.steps.empty());
   CHECK(none.notes.front() == "target vm.nope has no changes");
+}
+
+TEST_CASE("memory above the host's total is a plan-time warning, not an error") {
+  auto d = TwoVms();
+  Observed o = Converged(d);
+  o.host_memory_bytes = 8 * specs::kGiB;
+  d.vms[0].memory = 16 * specs::kGiB;
+  Plan p = MakePlan(d, o);
+  CHECK(p.errors.empty());
+  REQUIRE(p.warnings.size() == 1);
+  CHECK(p.warnings[0] ==
+        "vm.web: memory 16G is more than this host's 8.0G in total; the guest may fail to "
+        "start or swap heavily");
+  o.host_memory_bytes = 0;  // unknown: nothing to say
+  CHECK(MakePlan(d, o).warnings.empty());
 }

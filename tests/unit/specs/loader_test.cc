@@ -243,10 +243,16 @@ tar = "b.tar"
 oci = "debian"
 )") == Lines{
       "t.toml:2:1: kernel.none: exactly one source of deb, path, url, catalog; found none",
-      "t.toml:5:1: kernel.two: exactly one source of deb, path, url, catalog; found deb and "
-      "catalog",
-      "t.toml:10:1: image.base: exactly one source of oci, dir, tar, debootstrap; found oci, "
-      "dir and tar",
+      "t.toml:7:7: kernel.two.deb: conflicts with catalog: exactly one source of deb, path, "
+      "url, catalog",
+      "t.toml:8:11: kernel.two.catalog: conflicts with deb: exactly one source of deb, path, "
+      "url, catalog",
+      "t.toml:12:7: image.base.dir: conflicts with oci and tar: exactly one source of oci, dir, "
+      "tar, debootstrap",
+      "t.toml:13:7: image.base.tar: conflicts with oci and dir: exactly one source of oci, dir, "
+      "tar, debootstrap",
+      "t.toml:14:7: image.base.oci: conflicts with dir and tar: exactly one source of oci, dir, "
+      "tar, debootstrap",
   });
 }
 
