@@ -94,8 +94,8 @@ std::string FirecrackerDouble() {
   return JoinPath(SourceDir(), "tests/fixtures/firecracker/fc_double.py");
 }
 
-std::string FirecrackerApiSpec() {
-  return JoinPath(Dirname(SourceDir()), "shared/firecracker/firecracker-api.yaml");
+std::string FirecrackerApiContract() {
+  return JoinPath(SourceDir(), "schemas/firecracker-api-contract.json");
 }
 
 void AdoptDetachedProcesses() { prctl(PR_SET_CHILD_SUBREAPER, 1); }

@@ -25,9 +25,10 @@ Result<std::string> CloudKernel();
 // reaches the root-mount panic these tests wait for.
 std::string GuestCmdline(const std::string& extra = "");
 
-// The Firecracker API double and the API description it serves.
+// The Firecracker API double and the project's Firecracker contract
+// (schemas/firecracker-api-contract.json), which is all the double serves.
 std::string FirecrackerDouble();
-std::string FirecrackerApiSpec();
+std::string FirecrackerApiContract();
 
 // Makes this test process the subreaper of everything it starts, so detached
 // VMMs and loggers that outlive their parents are reparented here and can be
