@@ -48,8 +48,28 @@ std::string ProbeKvm(CommandRunner& runner, const std::string& qemu_binary) {
   return "KVM rejected the guest vCPU: " + why;
 }
 
+std::string VerifyKvmBoots(CommandRunner& runner, const std::string& qemu_binary,
+                           const std::string& kernel, std::chrono::milliseconds timeout) {
+  ExecRequest req;
+  req.argv = {qemu_binary, "-M", "microvm", "-nodefaults", "-no-user-config", "-display", "none",
+              "-m", "128", "-no-reboot", "-serial", "stdio", "-kernel", kernel,
+              "-append", "console=ttyS0 panic=-1 root=/dev/banger-accel-probe"};
+  const auto accel = AccelArgs("kvm");
+  req.argv.insert(req.argv.begin() + 1, accel.begin(), accel.end());
+  req.timeout = timeout;
+  req.output_limit = 256 * 1024;
+  auto result = runner.Run(req);
+  if (!result.ok()) return result.error().message();
+  if (result->out.find("Linux version") != std::string::npos) return "";
+  if (result->timed_out)
+    return "a kernel under KVM printed no banner within " +
+           std::to_string(timeout.count() / 1000) + " s";
+  std::string why = FirstLine(result->err);
+  return "a kernel under KVM did not boot" + (why.empty() ? "" : ": " + why);
+}
+
 Result<AccelChoice> ChooseAccel(CommandRunner& runner, const std::string& qemu_binary,
-                                const std::string& forced) {
+                                const std::string& forced, const std::string& kernel) {
   if (forced == "kvm" || forced == "tcg") return AccelChoice{forced, true, "BANGER_ACCEL=" + forced};
   if (!forced.empty()) {
     return InvalidArgument("BANGER_ACCEL=" + Quote(forced) + ": expected 'kvm' or 'tcg'");
@@ -57,12 +77,25 @@ Result<AccelChoice> ChooseAccel(CommandRunner& runner, const std::string& qemu_b
   static std::mutex mu;
   static std::map<std::string, AccelChoice> cache;
   std::lock_guard<std::mutex> lock(mu);
-  if (auto it = cache.find(qemu_binary); it != cache.end()) return it->second;
-  std::string why_not = ProbeKvm(runner, qemu_binary);
-  AccelChoice choice = why_not.empty()
-                           ? AccelChoice{"kvm", false, "KVM accepted a probe guest"}
-                           : AccelChoice{"tcg", false, "software emulation: " + why_not};
-  cache[qemu_binary] = choice;
+  const std::string key = qemu_binary + '\n' + kernel;
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  AccelChoice choice;
+  if (auto paused = cache.find(qemu_binary + '\n'); paused != cache.end()) {
+    choice = paused->second;
+  } else {
+    std::string why_not = ProbeKvm(runner, qemu_binary);
+    choice = why_not.empty() ? AccelChoice{"kvm", false, "KVM accepted a probe guest"}
+                             : AccelChoice{"tcg", false, "software emulation: " + why_not};
+    cache[qemu_binary + '\n'] = choice;
+  }
+  if (choice.accel == "kvm" && !kernel.empty()) {
+    // A working KVM shows the banner in well under a second; the margin is
+    // for loaded hosts.
+    std::string why_not = VerifyKvmBoots(runner, qemu_binary, kernel, std::chrono::seconds(8));
+    choice = why_not.empty() ? AccelChoice{"kvm", false, "KVM booted this kernel"}
+                             : AccelChoice{"tcg", false, "software emulation: " + why_not};
+  }
+  cache[key] = choice;
   return choice;
 }
 

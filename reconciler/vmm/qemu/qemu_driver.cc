@@ -90,7 +90,7 @@ Result<model::VmHandles> QemuDriver::Launch(const LaunchConfig& config) {
   const std::string vm = "vm " + Quote(config.name);
   if (config.run_dir.empty()) return InvalidArgument(vm + ": no run directory");
   BANGER_ASSIGN_OR_RETURN(std::string binary, Binary());
-  auto accel = ChooseAccel(runner(), binary, options_.forced_accel);
+  auto accel = ChooseAccel(runner(), binary, options_.forced_accel, config.kernel);
   if (!accel.ok()) return std::move(accel).error().WithContext(vm);
 
   QemuHostPlan plan;
