@@ -1,5 +1,7 @@
 #include "helper/helper_service.h"
 
+#include "reconciler/base/version.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -48,7 +50,7 @@ Reply HelperService::Handle(const Request& request) {
 }
 
 Result<PingResponse> HelperService::Do(const PingRequest&, UniqueFd*) {
-  return PingResponse{kHelperVersion, kProtocolVersion, config_.owner_uid};
+  return PingResponse{BuildString(), kProtocolVersion, config_.owner_uid};
 }
 
 // ---- NAT ------------------------------------------------------------------------

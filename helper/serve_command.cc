@@ -1,5 +1,7 @@
 #include "helper/serve_command.h"
 
+#include "reconciler/base/version.h"
+
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -136,7 +138,7 @@ int HelperMain(int argc, char** argv) {
     return ServeMain(std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (!args.empty() && (args[0] == "version" || args[0] == "--version")) {
-    std::printf("banger-helper %s (protocol %d)\n", kHelperVersion, kProtocolVersion);
+    std::printf("banger-helper %s, protocol %d\n", BuildString().c_str(), kProtocolVersion);
     return 0;
   }
   std::fprintf(stderr, "%s\n", kUsage);

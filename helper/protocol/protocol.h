@@ -17,7 +17,6 @@ namespace banger::helper {
 
 // Bumped on any incompatible change of a request or response shape.
 inline constexpr int kProtocolVersion = 1;
-inline constexpr const char* kHelperVersion = "0.1.0";
 
 // Every link the helper touches starts with this prefix; taps made by the
 // engine's pool use kTapPrefix.
@@ -34,7 +33,7 @@ inline std::string DefaultSocketPath(uint32_t uid) {
 struct EmptyResponse {};
 
 struct PingResponse {
-  std::string version;   // the helper's version, kHelperVersion
+  std::string version;   // the helper's build: BuildString() (reconciler/base/version.h)
   int protocol = 0;      // kProtocolVersion of the helper
   uint32_t owner_uid = 0;
 };

@@ -3,7 +3,9 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "reconciler/base/version.h"
 #include "reconciler/cli/cli.h"
+#include "reconciler/net/helper_client.h"
 
 namespace banger::cli {
 
@@ -18,11 +20,13 @@ int Main(int argc, char** argv) {
   console.in_tty = isatty(STDIN_FILENO);
   const char* no_color = getenv("NO_COLOR");
   console.color = console.out_tty && !(no_color && *no_color);
+  net::HelperClient::SetBuildMismatchReporter(
+      [&console](const std::string& message) { console.err << "warning: " << message << "\n"; });
 
   CLI::App app{"banger: fleets of disposable microVMs, declared in TOML"};
   app.name("banger");
   app.require_subcommand(1);
-  app.set_version_flag("--version", "banger 0.1.0");
+  app.set_version_flag("--version", "banger " + BuildString());
   Command command;
   AddValidateCommand(app, console, command);
   AddPlanCommand(app, console, command);
@@ -30,6 +34,7 @@ int Main(int argc, char** argv) {
   AddArtifactCommands(app, console, command);
   AddHelperCommand(app, console, command);
   AddDoctorCommand(app, console, command);
+  AddVersionCommand(app, console, command);
   CLI::App* vm = app.add_subcommand("vm", "inspect and operate VMs");
   vm->require_subcommand(1);
   AddVmListCommands(vm, console, command);

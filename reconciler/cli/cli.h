@@ -46,6 +46,7 @@ void AddHelperCommand(CLI::App& app, Console& console, Command& command);
 void AddVmAccessCommands(CLI::App* vm, Console& console, Command& command);
 void AddSshConfigCommand(CLI::App& app, Console& console, Command& command);
 void AddDoctorCommand(CLI::App& app, Console& console, Command& command);
+void AddVersionCommand(CLI::App& app, Console& console, Command& command);
 void AddVmListCommands(CLI::App* vm, Console& console, Command& command);
 void AddVmLogsCommand(CLI::App* vm, Console& console, Command& command);
 void AddVmLifecycleCommands(CLI::App* vm, Console& console, Command& command);

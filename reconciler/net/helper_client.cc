@@ -1,5 +1,9 @@
 #include "reconciler/net/helper_client.h"
 
+#include <mutex>
+
+#include "reconciler/base/version.h"
+
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -21,6 +25,8 @@ std::string DefaultHelperSocketPath() {
   return DefaultSocketPath(getuid());
 }
 
+void ReportBuildMismatch(const std::string& path, const std::string& theirs);
+
 Result<HelperClient> HelperClient::Connect(HelperClientOptions options) {
   std::string path =
       options.socket_path.empty() ? DefaultHelperSocketPath() : options.socket_path;
@@ -32,7 +38,27 @@ Result<HelperClient> HelperClient::Connect(HelperClientOptions options) {
                               std::to_string(ping.protocol) + ", this banger speaks " +
                               std::to_string(kProtocolVersion) + ": restart the helper");
   }
+  if (ping.version != BuildString()) ReportBuildMismatch(client.path_, ping.version);
   return client;
+}
+
+namespace {
+std::mutex g_mismatch_mu;
+std::function<void(const std::string&)> g_mismatch_report;
+bool g_mismatch_reported = false;
+}  // namespace
+
+void HelperClient::SetBuildMismatchReporter(std::function<void(const std::string&)> report) {
+  std::lock_guard<std::mutex> lock(g_mismatch_mu);
+  g_mismatch_report = std::move(report);
+}
+
+void ReportBuildMismatch(const std::string& path, const std::string& theirs) {
+  std::lock_guard<std::mutex> lock(g_mismatch_mu);
+  if (!g_mismatch_report || g_mismatch_reported) return;
+  g_mismatch_reported = true;
+  g_mismatch_report("root helper at " + Quote(path) + " is build " + theirs + ", this banger is " +
+                    BuildString() + "; restart the helper to run this build");
 }
 
 Status HelperClient::EnsureConnected() {

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,12 @@ class HelperClient {
   // `sudo banger helper serve --owner <uid>`" when nothing listens, and with
   // Code::kFailedPrecondition when the helper speaks another protocol.
   static Result<HelperClient> Connect(HelperClientOptions options = {});
+
+  // Called (once per process) with a message when a helper answers with a
+  // build other than this one: same protocol, so it works, but a helper
+  // left running from an older install is worth knowing about. Unset:
+  // nothing is reported. The CLI prints it as a warning.
+  static void SetBuildMismatchReporter(std::function<void(const std::string&)> report);
 
   HelperClient(HelperClient&&) = default;
   HelperClient& operator=(HelperClient&&) = default;

@@ -151,3 +151,47 @@ def vmm_pids_under(directory):
         if needle in cmdline:
             pids.append(int(entry.name))
     return pids
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_registry(scratch):
+    """A real OCI registry (Debian's docker-registry) on a free loopback
+    port, storing under `scratch`; returns (Process, "127.0.0.1:PORT")."""
+    import urllib.request
+    port = free_port()
+    config = scratch.write("registry.yml", f"""
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: {scratch.path / "registry"}
+http:
+  addr: 127.0.0.1:{port}
+""")
+    proc = Process(["docker-registry", "serve", str(config)], log=scratch.path / "registry.log")
+    address = f"127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://{address}/v2/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return proc, address
+
+
+def push_tree_as_image(tree_tar, destination, scratch):
+    """Pushes a root filesystem tarball as a one-layer OCI image to
+    `destination` ("127.0.0.1:PORT/library/debian:bookworm")."""
+    layout = str(scratch.path / "oci-layout")
+    if not os.path.isdir(layout):
+        subprocess.run(["umoci", "init", "--layout", layout], check=True)
+    subprocess.run(["umoci", "new", "--image", f"{layout}:push"], check=True)
+    subprocess.run(["umoci", "raw", "add-layer", "--image", f"{layout}:push", str(tree_tar)],
+                   check=True)
+    subprocess.run(["skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:push",
+                    f"docker://{destination}"], check=True, capture_output=True, timeout=600)

@@ -136,6 +136,36 @@ class StateDirTest(unittest.TestCase):
                                   'catalog = "debian-bookworm-cloud-amd64"\n')
         self.assertEqual(self.banger("validate", "-f", str(good)).returncode, 0)
 
+    def test_version_names_this_build_and_the_helpers(self):
+        own = json.loads(self.banger("version", "--json").stdout)
+        self.assertEqual(set(own), {"version", "commit", "build_date", "helper"})
+        self.assertRegex(own["build_date"], r"^\d{4}-\d{2}-\d{2}$")
+        build = f'{own["version"]} (commit {own["commit"]}, built {own["build_date"]})'
+        self.assertEqual(self.banger("--version").stdout.strip(), f"banger {build}")
+        helper_out = harness.subprocess.run([harness.HELPER, "--version"], capture_output=True,
+                                            text=True).stdout
+        self.assertEqual(helper_out.strip(), f"banger-helper {build}, protocol 1")
+        self.assertFalse(own["helper"]["reachable"])
+        sock = self.scratch.path / "helper.sock"
+        helper = harness.Process([harness.BANGER, "helper", "serve", "--owner", "0", "--socket",
+                                  str(sock), "--state-dir", str(self.scratch.path / "hs")],
+                                 log=self.scratch.path / "helper.log")
+        try:
+            for _ in range(100):
+                if sock.exists():
+                    break
+                harness.time.sleep(0.1)
+            env = dict(self.env, BANGER_HELPER_SOCKET=str(sock))
+            shown = json.loads(self.banger("version", "--json", env=env).stdout)
+            self.assertTrue(shown["helper"]["reachable"], shown)
+            self.assertEqual(shown["helper"]["build"], build)
+            self.assertTrue(shown["helper"]["same_build"])
+            human = self.banger("version", env=env)
+            self.assertIn(f"helper {build} at {sock}", human.stdout)
+            self.assertNotIn("warning", human.stderr)
+        finally:
+            helper.close()
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -9,6 +9,7 @@
 #include "helper/protocol/protocol.h"
 #include "tests/integration/helper/helper_fixture.h"
 #include "tests/integration/helper/raw_socket.h"
+#include "reconciler/base/version.h"
 
 namespace banger::testing {
 namespace {
@@ -31,7 +32,7 @@ TEST_CASE("ping reports version, protocol and owner") {
   auto client = fx.Client();
   auto ping = client.Ping();
   REQUIRE(ping.ok());
-  CHECK(ping->version == helper::kHelperVersion);
+  CHECK(ping->version == BuildString());
   CHECK(ping->protocol == helper::kProtocolVersion);
   CHECK(ping->owner_uid == kTestOwner);
   CHECK(fx.Teardown().empty());
