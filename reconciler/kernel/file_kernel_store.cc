@@ -29,10 +29,19 @@ bool IsDebFile(const std::string& path) {
   return h.substr(0, 8) == "!<arch>\n" && h.substr(8, 13) == "debian-binary";
 }
 
-bool FileHasSize(const std::string& path, uint64_t size) {
+// Whether the entry's file is still what its manifest says, without
+// following links: a regular file of that size, or a link with that target.
+bool StillMatches(const std::string& dir, const ManifestFile& f) {
+  const std::string path = JoinPath(dir, f.path);
   struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-         static_cast<uint64_t>(st.st_size) == size;
+  if (::lstat(path.c_str(), &st) != 0) return false;
+  if (f.is_link()) {
+    if (!S_ISLNK(st.st_mode)) return false;
+    std::string target(f.link.size() + 1, '\0');
+    ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
+    return n >= 0 && static_cast<size_t>(n) == f.link.size() && target.compare(0, n, f.link) == 0;
+  }
+  return S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) == f.size;
 }
 
 std::string Expand(const std::string& path) { return ExpandTilde(path, HomeDir()); }
@@ -182,9 +191,11 @@ Status FileKernelStore::Remove(const model::KernelRecord& record) {
 bool FileKernelStore::Present(const model::KernelRecord& record) {
   if (!IsSha256Hex(record.digest)) return false;
   auto entry = ReadEntry(record.digest);
-  if (!entry.ok() || !entry->manifest.Find("vmlinuz")) return false;
+  if (!entry.ok()) return false;
+  const ManifestFile* kernel = entry->manifest.Find("vmlinuz");
+  if (!kernel || kernel->is_link()) return false;
   for (const auto& f : entry->manifest.files) {
-    if (!FileHasSize(JoinPath(entry->dir, f.path), f.size)) return false;
+    if (!StillMatches(entry->dir, f)) return false;
   }
   return ContentDigest(entry->manifest.files) == record.digest;
 }
