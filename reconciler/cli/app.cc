@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "reconciler/cli/cli.h"
+#include "reconciler/os/cancel.h"
 
 namespace banger::cli {
 
@@ -51,7 +52,13 @@ int Main(int argc, char** argv) {
     return kExitError;
   }
   if (!command.run) return kExitError;
-  return command.run();
+  // SIGINT/SIGTERM only set a flag: the running step stops its children and
+  // fails with kCancelled, so staging and temp files are removed by their
+  // owners on the way back here.
+  if (auto st = InstallCancelHandlers(); !st.ok()) return Fail(console, st.error());
+  const int rc = command.run();
+  if (CancelRequested()) return 128 + CancelSignal();  // the shell convention: 130, 143
+  return rc;
 }
 
 }  // namespace banger::cli

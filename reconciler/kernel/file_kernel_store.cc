@@ -13,10 +13,13 @@
 #include "reconciler/kernel/kernel_bundle.h"
 #include "reconciler/kernel/kernel_catalog.h"
 #include "reconciler/os/fs.h"
+#include "reconciler/os/owned_dir.h"
 #include "reconciler/os/unique_fd.h"
 
 namespace banger::kernel {
 namespace {
+
+constexpr char kWorkPrefix[] = "kernel-";
 
 // A Debian package is an ar archive whose first member is "debian-binary".
 bool IsDebFile(const std::string& path) {
@@ -56,6 +59,11 @@ KernelBootFiles BootFiles(const model::KernelRecord& record) {
   return f;
 }
 
+std::vector<std::string> FileKernelStore::StagingPrefixes() { return {kWorkPrefix}; }
+std::vector<std::string> FileKernelStore::CachePrefixes() {
+  return {kDownloadPartPrefix, kAptDownloadPrefix};
+}
+
 FileKernelStore::FileKernelStore(std::string kernels_dir, std::string staging_dir,
                                  std::string cache_dir, CommandRunner& runner)
     : kernels_dir_(std::move(kernels_dir)), staging_dir_(std::move(staging_dir)),
@@ -69,7 +77,7 @@ Result<model::KernelRecord> FileKernelStore::Build(const specs::KernelSpec& spec
   BANGER_RETURN_IF_ERROR(MakeDirs(staging_dir_));
   // Everything below lives in `work` until Publish moves `out` into the
   // store; any failure removes it all.
-  BANGER_ASSIGN_OR_RETURN(TempDir work, TempDir::Create(staging_dir_, "kernel-"));
+  BANGER_ASSIGN_OR_RETURN(OwnedDir work, OwnedDir::Create(staging_dir_, kWorkPrefix));
   const std::string out = JoinPath(work.path(), "out");
   const std::string scratch = JoinPath(work.path(), "scratch");
   BANGER_RETURN_IF_ERROR(MakeDirs(out));

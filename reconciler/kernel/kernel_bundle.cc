@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "reconciler/os/cancel.h"
 #include "reconciler/os/fs.h"
 #include "reconciler/os/unique_fd.h"
 
@@ -129,6 +130,7 @@ Result<KernelBundle> ExtractKernelBundle(const std::string& archive, const std::
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
       return Error(Code::kCorruption, what + ": " + ArchiveError(a.get()));
     }
+    BANGER_RETURN_IF_ERROR(CheckCancelled(what));
     if (++entries > limits.max_entries) {
       return Error(Code::kCorruption,
                    what + ": more than " + std::to_string(limits.max_entries) + " entries");
