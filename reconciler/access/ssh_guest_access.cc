@@ -6,6 +6,7 @@
 #include "reconciler/access/guest_files.h"
 #include "reconciler/access/remote_command.h"
 #include "reconciler/access/ssh_dir.h"
+#include "reconciler/os/cancel.h"
 #include "reconciler/os/fs.h"
 
 namespace banger::access {
@@ -57,6 +58,7 @@ Status SshGuestAccess::WaitForLogin(const std::string& vm, const std::string& ip
   // Key problems are not worth retrying; surface them before the loop.
   BANGER_RETURN_IF_ERROR(EnsureManagedKey(paths_, runner_));
   for (;;) {
+    BANGER_RETURN_IF_ERROR(CheckCancelled("wait for sshd in vm " + Quote(vm)));
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     auto attempt = std::max(std::chrono::milliseconds(50), std::min(left, options_.connect_timeout));
     auto session = Connect(vm, ip, attempt);

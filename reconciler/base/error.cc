@@ -18,6 +18,7 @@ std::string_view CodeName(Code code) {
     case Code::kFailedPrecondition: return "failed precondition";
     case Code::kUnavailable: return "unavailable";
     case Code::kInternal: return "internal error";
+    case Code::kCancelled: return "cancelled";
   }
   return "unknown";
 }

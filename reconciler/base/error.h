@@ -29,6 +29,7 @@ enum class Code {
   kFailedPrecondition,  // the system is not in a state that allows this
   kUnavailable,         // a service or tool is missing or unreachable
   kInternal,            // a bug in banger
+  kCancelled,           // stopped on request (SIGINT/SIGTERM) before finishing
 };
 
 std::string_view CodeName(Code code);

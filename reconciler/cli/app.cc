@@ -6,6 +6,7 @@
 #include "reconciler/base/version.h"
 #include "reconciler/cli/cli.h"
 #include "reconciler/net/helper_client.h"
+#include "reconciler/os/cancel.h"
 
 namespace banger::cli {
 
@@ -56,7 +57,13 @@ int Main(int argc, char** argv) {
     return kExitError;
   }
   if (!command.run) return kExitError;
-  return command.run();
+  // SIGINT/SIGTERM only set a flag: the running step stops its children and
+  // fails with kCancelled, so staging and temp files are removed by their
+  // owners on the way back here.
+  if (auto st = InstallCancelHandlers(); !st.ok()) return Fail(console, st.error());
+  const int rc = command.run();
+  if (CancelRequested()) return 128 + CancelSignal();  // the shell convention: 130, 143
+  return rc;
 }
 
 }  // namespace banger::cli

@@ -8,6 +8,7 @@
 
 #include "reconciler/cli/cli.h"
 #include "reconciler/cli/session.h"
+#include "reconciler/os/cancel.h"
 #include "reconciler/os/fs.h"
 
 namespace banger::cli {
@@ -34,7 +35,8 @@ int RunLogs(Console& console, const LogsArgs& args) {
   console.out << cur << std::flush;
   if (!args.follow) return kExitOk;
   size_t offset = cur.size();
-  for (;;) {
+  // Until SIGINT/SIGTERM (os/cancel.h); Main turns that into 130/143.
+  while (!CancelRequested()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     struct stat st;
     if (stat(log.c_str(), &st) != 0) continue;
@@ -45,6 +47,7 @@ int RunLogs(Console& console, const LogsArgs& args) {
     console.out << text->substr(offset) << std::flush;
     offset = text->size();
   }
+  return kExitOk;
 }
 
 }  // namespace

@@ -1,15 +1,36 @@
 #include "reconciler/cli/session.h"
 
+#include <cstdlib>
+
+#include "reconciler/image/file_image_store.h"
+#include "reconciler/kernel/file_kernel_store.h"
 #include "reconciler/cli/spec_report.h"
 #include "reconciler/observe/observer.h"
 #include "reconciler/oci/oci_image_source.h"
 #include "reconciler/os/fs.h"
+#include "reconciler/os/owned_dir.h"
 #include "reconciler/plan/planner.h"
 
 namespace banger::cli {
 
+// Staging and temp directories of banger processes that died mid-build
+// (SIGKILL, a crash). Best effort: a leftover that cannot be removed now
+// must not stop the command, and live processes' directories are kept.
+static void SweepLeftovers(const store::StatePaths& paths) {
+  std::vector<std::string> staging = kernel::FileKernelStore::StagingPrefixes();
+  for (auto& p : image::FileImageStore::StagingPrefixes()) staging.push_back(std::move(p));
+  (void)SweepDeadOwners(paths.staging_dir(), staging);
+  const std::string cache = store::CacheDirFromProcess();
+  for (const char* sub : {"downloads", "debs"}) {
+    (void)SweepDeadOwners(JoinPath(cache, sub), kernel::FileKernelStore::CachePrefixes());
+  }
+  const char* tmp = getenv("TMPDIR");
+  (void)SweepDeadOwners(tmp && *tmp ? tmp : "/tmp", {kHostTempPrefix});
+}
+
 static Status OpenStoreAndRuntime(Session& s, const specs::Settings& settings) {
   BANGER_RETURN_IF_ERROR(MakeDirs(s.paths.root(), 0700));
+  SweepLeftovers(s.paths);
   BANGER_ASSIGN_OR_RETURN(s.store, store::Store::Open(s.paths.root()));
   s.snapshot = s.store->Load();
   BANGER_ASSIGN_OR_RETURN(s.runtime, MakeRuntime(s.paths, settings));

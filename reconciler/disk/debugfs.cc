@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "reconciler/os/fs.h"
+#include "reconciler/os/owned_dir.h"
 
 namespace banger::disk {
 namespace {
@@ -72,12 +73,6 @@ uint32_t TypeBits(const std::string& type) {
   return 0;
 }
 
-// Host-side scratch files (scripts, values) live in $TMPDIR: the image's
-// own directory may not be writable by the caller.
-std::string HostTempParent() {
-  const char* tmp = getenv("TMPDIR");
-  return tmp && *tmp ? tmp : "/tmp";
-}
 
 }  // namespace
 
@@ -225,6 +220,8 @@ Result<std::string> Debugfs::Run(const DebugfsScript& script, bool writable) {
   BANGER_ASSIGN_OR_RETURN(std::string text, script.Render());
   // The script goes through a file: `-f -` would also work, but a file keeps
   // stdin free and shows up intact in error reports.
+  // Host-side scratch files (scripts, values) live in this process's temp
+  // directory: the image's own directory may not be writable by the caller.
   BANGER_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create(HostTempParent(), "banger-debugfs-"));
   std::string script_path = JoinPath(tmp.path(), "script");
   BANGER_RETURN_IF_ERROR(AtomicWriteFile(script_path, text, 0600));
@@ -298,6 +295,8 @@ Result<std::vector<std::string>> Debugfs::ListXattrNames(const std::string& path
 }
 
 Result<std::string> Debugfs::GetXattr(const std::string& path, const std::string& name) {
+  // Host-side scratch files (scripts, values) live in this process's temp
+  // directory: the image's own directory may not be writable by the caller.
   BANGER_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create(HostTempParent(), "banger-debugfs-"));
   std::string value_file = JoinPath(tmp.path(), "value");
   BANGER_ASSIGN_OR_RETURN(std::string qf, DebugfsQuote(value_file));
@@ -337,6 +336,8 @@ Result<std::string> Debugfs::ReadFile(const std::string& path, size_t max_bytes)
                            std::to_string(info->size) + " bytes exceeds the limit of " +
                            std::to_string(max_bytes));
   }
+  // Host-side scratch files (scripts, values) live in this process's temp
+  // directory: the image's own directory may not be writable by the caller.
   BANGER_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create(HostTempParent(), "banger-debugfs-"));
   std::string out = JoinPath(tmp.path(), "content");
   BANGER_RETURN_IF_ERROR(DumpFile(path, out));
@@ -393,6 +394,8 @@ Status Debugfs::WriteFile(const std::string& path, std::string_view content,
     }
     script.Remove(path);
   }
+  // Host-side scratch files (scripts, values) live in this process's temp
+  // directory: the image's own directory may not be writable by the caller.
   BANGER_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create(HostTempParent(), "banger-debugfs-"));
   std::string host_file = JoinPath(tmp.path(), "content");
   BANGER_RETURN_IF_ERROR(AtomicWriteFile(host_file, content, 0600));

@@ -10,6 +10,7 @@
 #include "reconciler/disk/debugfs.h"
 #include "reconciler/image/staging_walk.h"
 #include "reconciler/os/fs.h"
+#include "reconciler/os/owned_dir.h"
 
 namespace banger::disk {
 namespace {
@@ -138,9 +139,7 @@ Status BuildExt4(const image::RootfsTree& tree, uint64_t size_bytes,
   }
 
   // Value files for ea_set live until debugfs has run.
-  const char* tmp_env = getenv("TMPDIR");
-  BANGER_ASSIGN_OR_RETURN(TempDir values,
-                          TempDir::Create(tmp_env && *tmp_env ? tmp_env : "/tmp", "banger-xattr-"));
+  BANGER_ASSIGN_OR_RETURN(TempDir values, TempDir::Create(HostTempParent(), "banger-xattr-"));
   size_t value_count = 0;
   DebugfsScript script;
   auto add_xattrs = [&](const std::string& path, const image::EntryMeta& meta) -> Status {

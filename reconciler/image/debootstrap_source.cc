@@ -13,6 +13,7 @@
 #include "reconciler/image/tree_archive.h"
 #include "reconciler/kernel/digest.h"
 #include "reconciler/os/fs.h"
+#include "reconciler/os/owned_dir.h"
 
 namespace banger::image {
 namespace {
@@ -186,8 +187,7 @@ Result<std::string> DebootstrapSource::Identity(const specs::ImageSpec& spec) {
 
 Status DebootstrapSource::Bootstrap(const specs::ImageSpec& spec, RootfsTree& tree,
                                     apply::StepProgress& progress) {
-  const char* tmp = getenv("TMPDIR");
-  BANGER_ASSIGN_OR_RETURN(TempDir state_dir, TempDir::Create(tmp && *tmp ? tmp : "/tmp", "banger-fakeroot-"));
+  BANGER_ASSIGN_OR_RETURN(TempDir state_dir, TempDir::Create(HostTempParent(), "banger-fakeroot-"));
   std::string state_file = JoinPath(state_dir.path(), "state");
   ExecRequest req;
   req.argv = DebootstrapArgv(spec, state_file, tree.root());
@@ -216,7 +216,7 @@ Status DebootstrapSource::Populate(const specs::ImageSpec& spec, RootfsTree& tre
   std::string cached = CachePath(spec);
   if (PathExists(cached)) {
     progress.Note("using cached debootstrap tree " + cached);
-    Status st = ExtractRootfsTarball(cached, tree);
+    Status st = ExtractRootfsTarball(cached, tree, limits_);
     if (!st.ok()) return std::move(st).error().WithContext("image " + Quote(spec.name));
     return OkStatus();
   }

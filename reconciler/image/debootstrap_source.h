@@ -45,8 +45,10 @@ Status CleanFakechrootTree(RootfsTree& tree);
 
 class DebootstrapSource : public ImageSourceBuilder {
  public:
-  DebootstrapSource(std::string cache_dir, CommandRunner& runner)
-      : cache_dir_(std::move(cache_dir)), runner_(runner) {}
+  // `limits` (settings image_max_size, image_max_files) cap the unpacking
+  // of a cached tree as they cap any other tarball.
+  DebootstrapSource(std::string cache_dir, CommandRunner& runner, ExtractLimits limits = {})
+      : cache_dir_(std::move(cache_dir)), runner_(runner), limits_(limits) {}
 
   // "sha256:" + the recipe key.
   Result<std::string> Identity(const specs::ImageSpec& spec) override;
@@ -62,6 +64,7 @@ class DebootstrapSource : public ImageSourceBuilder {
 
   std::string cache_dir_;
   CommandRunner& runner_;
+  ExtractLimits limits_;
 };
 
 // fakeroot's saved state (`fakeroot -s FILE`): what a rootless build really

@@ -8,12 +8,14 @@
 #include "reconciler/image/guest_assets.h"
 #include "reconciler/image/rootfs_tree.h"
 #include "reconciler/os/fs.h"
+#include "reconciler/os/owned_dir.h"
 #include "specs/spec_json.h"
 
 namespace banger::image {
 namespace {
 
 constexpr char kStagePrefix[] = "image-";
+constexpr char kTrashPrefix[] = "removing-";
 
 // Image names become directory names.
 Status CheckName(const std::string& name) {
@@ -29,6 +31,8 @@ Status CheckName(const std::string& name) {
 std::string RootfsPath(const model::ImageRecord& record) { return JoinPath(record.dir, kRootfsFile); }
 std::string WorkSeedPath(const model::ImageRecord& record) { return JoinPath(record.dir, kWorkSeedFile); }
 
+std::vector<std::string> FileImageStore::StagingPrefixes() { return {kStagePrefix, kTrashPrefix}; }
+
 FileImageStore::FileImageStore(ImageStoreOptions options, ImageSourceRegistry sources)
     : options_(std::move(options)),
       sources_(std::move(sources)),
@@ -39,13 +43,14 @@ Result<model::ImageRecord> FileImageStore::Build(const specs::ImageSpec& spec,
   BANGER_RETURN_IF_ERROR(CheckName(spec.name));
   BANGER_RETURN_IF_ERROR(MakeDirs(options_.staging_dir, 0700));
   BANGER_RETURN_IF_ERROR(MakeDirs(options_.images_dir, 0755));
-  BANGER_ASSIGN_OR_RETURN(TempDir stage, TempDir::Create(options_.staging_dir, kStagePrefix));
+  // Owned by this process: removed on every error (cancellation included)
+  // and swept at a later start if the process dies mid-build.
+  BANGER_ASSIGN_OR_RETURN(OwnedDir stage, OwnedDir::Create(options_.staging_dir, kStagePrefix));
   auto record = BuildInStaging(spec, stage.path(), progress);
   if (!record.ok()) return std::move(record).error().WithContext("build image " + Quote(spec.name));
 
   // "<name>-XXXXXX": the staging directory's unique suffix names the build.
-  std::string suffix = Basename(stage.path()).substr(sizeof(kStagePrefix) - 1);
-  std::string final_dir = JoinPath(options_.images_dir, spec.name + "-" + suffix);
+  std::string final_dir = JoinPath(options_.images_dir, spec.name + "-" + stage.Suffix());
   BANGER_RETURN_IF_ERROR(RenameNoReplace(stage.path(), final_dir));
   stage.Release();
   // The directory keeps the staging mode (0700); images are readable by
@@ -125,14 +130,13 @@ Status FileImageStore::Remove(const model::ImageRecord& record) {
   // Move it out of sight first so a crash mid-removal leaves no
   // half-deleted image that still looks published.
   BANGER_RETURN_IF_ERROR(MakeDirs(options_.staging_dir, 0700));
-  BANGER_ASSIGN_OR_RETURN(TempDir trash, TempDir::Create(options_.staging_dir, "removing-"));
+  BANGER_ASSIGN_OR_RETURN(OwnedDir trash, OwnedDir::Create(options_.staging_dir, kTrashPrefix));
   std::string moved = JoinPath(trash.path(), "image");
   if (rename(record.dir.c_str(), moved.c_str()) != 0) {
     return Error::FromErrno("remove image " + Quote(record.spec.name) + " at " + Quote(record.dir));
   }
   BANGER_RETURN_IF_ERROR(SyncDir(options_.images_dir));
-  std::string trash_path = trash.Release();
-  Status removed = RemoveTree(trash_path);
+  Status removed = RemoveTree(moved);
   if (!removed.ok()) return std::move(removed).error().WithContext("remove image " + Quote(record.spec.name));
   return OkStatus();
 }

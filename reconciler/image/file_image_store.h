@@ -65,6 +65,11 @@ class FileImageStore : public apply::ImageStore {
  public:
   FileImageStore(ImageStoreOptions options, ImageSourceRegistry sources);
 
+  // Name prefixes of the per-process directories Build and Remove make in
+  // staging_dir ("<prefix><pid>.XXXXXX", see os/owned_dir.h), for the sweep
+  // of leftovers from dead processes.
+  static std::vector<std::string> StagingPrefixes();
+
   // Source -> staging tree -> work seed split -> guest assets -> two ext4
   // images -> manifest -> rename into images_dir. On any failure the
   // staging directory is removed and nothing is published.

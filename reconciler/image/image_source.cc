@@ -227,7 +227,7 @@ ImageSourceRegistry BuiltinImageSources(const SourceOptions& options) {
   registry.Register(specs::ImageSource::kDir, std::make_unique<DirSource>());
   registry.Register(specs::ImageSource::kTar, std::make_unique<TarSource>(options.limits));
   registry.Register(specs::ImageSource::kDebootstrap,
-                    std::make_unique<DebootstrapSource>(options.cache_dir, runner));
+                    std::make_unique<DebootstrapSource>(options.cache_dir, runner, options.limits));
   return registry;
 }
 

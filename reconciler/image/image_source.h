@@ -49,7 +49,7 @@ class ImageSourceRegistry {
 struct SourceOptions {
   std::string cache_dir;   // debootstrap tarballs go to <cache_dir>/debootstrap
   CommandRunner* runner = nullptr;  // null: the system runner
-  ExtractLimits limits;    // caps a `tar` source (settings image_max_*)
+  ExtractLimits limits;    // caps `tar` sources and cached debootstrap trees (settings image_max_*)
 };
 
 // The `dir` source: a directory tree on the host, copied as it is.

@@ -11,6 +11,7 @@
 #include <set>
 #include <vector>
 
+#include "reconciler/os/cancel.h"
 #include "reconciler/os/unique_fd.h"
 #include "specs/loader.h"
 
@@ -139,6 +140,7 @@ class Extractor {
       int r = archive_read_next_header(a.get(), &entry);
       if (r == ARCHIVE_EOF) break;
       if (r < ARCHIVE_WARN) return ArchiveError(a.get(), "read header");
+      BANGER_RETURN_IF_ERROR(CheckCancelled("unpack archive"));
       const char* raw = archive_entry_pathname(entry);
       std::string name = raw ? raw : "";
       if (++stats_.entries > options_.limits.max_entries)

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "reconciler/os/cancel.h"
 #include "reconciler/os/unique_fd.h"
 
 namespace banger::image {
@@ -32,6 +33,8 @@ Status WalkDir(int dirfd, const std::string& shown_root, const std::string& pref
   std::sort(names.begin(), names.end());
   for (const auto& name : names) {
     std::string rel = prefix.empty() ? name : prefix + "/" + name;
+    // Every tree walk of a build passes here: the place to stop on SIGINT.
+    BANGER_RETURN_IF_ERROR(CheckCancelled("walk " + Quote(shown_root)));
     struct stat st;
     if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       return Error::FromErrno("stat " + Quote(shown_root + "/" + rel));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "reconciler/image/staging_walk.h"
+#include "reconciler/os/cancel.h"
 #include "reconciler/os/fs.h"
 #include "reconciler/os/unique_fd.h"
 
@@ -67,6 +68,7 @@ Status WriteEntries(archive* a, const RootfsTree& tree) {
 
   std::map<std::pair<dev_t, ino_t>, std::string> first_name;
   for (const auto& [rel, item] : items) {
+    BANGER_RETURN_IF_ERROR(CheckCancelled("archive " + Quote(rel)));
     EntryPtr e(archive_entry_new());
     archive_entry_set_pathname(e.get(), ("./" + rel).c_str());
     SetMeta(e.get(), item.meta);

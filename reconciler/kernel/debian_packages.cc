@@ -5,6 +5,7 @@
 
 #include "reconciler/kernel/digest.h"
 #include "reconciler/os/fs.h"
+#include "reconciler/os/owned_dir.h"
 
 namespace banger::kernel {
 namespace {
@@ -129,7 +130,7 @@ Result<std::string> DebianPackages::Fetch(const std::string& package) {
   }
   // apt-get writes into its working directory; a private one keeps a
   // failed or concurrent download from ever looking like a cached file.
-  BANGER_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create(debs_dir_, ".apt-"));
+  BANGER_ASSIGN_OR_RETURN(OwnedDir tmp, OwnedDir::Create(debs_dir_, kAptDownloadPrefix));
   ExecRequest req;
   req.argv = {"apt-get", "download", "-q", package};
   req.cwd = tmp.path();

@@ -16,6 +16,9 @@
 
 namespace banger::kernel {
 
+// Prefix of the per-process directory a download runs in, inside debs_dir.
+inline constexpr char kAptDownloadPrefix[] = ".apt-";
+
 struct AptPackageFile {
   std::string uri;       // where apt would fetch it from
   std::string filename;  // the name apt-get download writes

@@ -13,10 +13,13 @@
 #include "reconciler/kernel/kernel_bundle.h"
 #include "reconciler/kernel/kernel_catalog.h"
 #include "reconciler/os/fs.h"
+#include "reconciler/os/owned_dir.h"
 #include "reconciler/os/unique_fd.h"
 
 namespace banger::kernel {
 namespace {
+
+constexpr char kWorkPrefix[] = "kernel-";
 
 // A Debian package is an ar archive whose first member is "debian-binary".
 bool IsDebFile(const std::string& path) {
@@ -29,10 +32,19 @@ bool IsDebFile(const std::string& path) {
   return h.substr(0, 8) == "!<arch>\n" && h.substr(8, 13) == "debian-binary";
 }
 
-bool FileHasSize(const std::string& path, uint64_t size) {
+// Whether the entry's file is still what its manifest says, without
+// following links: a regular file of that size, or a link with that target.
+bool StillMatches(const std::string& dir, const ManifestFile& f) {
+  const std::string path = JoinPath(dir, f.path);
   struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-         static_cast<uint64_t>(st.st_size) == size;
+  if (::lstat(path.c_str(), &st) != 0) return false;
+  if (f.is_link()) {
+    if (!S_ISLNK(st.st_mode)) return false;
+    std::string target(f.link.size() + 1, '\0');
+    ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
+    return n >= 0 && static_cast<size_t>(n) == f.link.size() && target.compare(0, n, f.link) == 0;
+  }
+  return S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) == f.size;
 }
 
 std::string Expand(const std::string& path) { return ExpandTilde(path, HomeDir()); }
@@ -45,6 +57,11 @@ KernelBootFiles BootFiles(const model::KernelRecord& record) {
   if (PathExists(JoinPath(record.dir, "vmlinux"))) f.vmlinux = JoinPath(record.dir, "vmlinux");
   if (PathExists(JoinPath(record.dir, "initrd.img"))) f.initrd = JoinPath(record.dir, "initrd.img");
   return f;
+}
+
+std::vector<std::string> FileKernelStore::StagingPrefixes() { return {kWorkPrefix}; }
+std::vector<std::string> FileKernelStore::CachePrefixes() {
+  return {kDownloadPartPrefix, kAptDownloadPrefix};
 }
 
 FileKernelStore::FileKernelStore(std::string kernels_dir, std::string staging_dir,
@@ -60,7 +77,7 @@ Result<model::KernelRecord> FileKernelStore::Build(const specs::KernelSpec& spec
   BANGER_RETURN_IF_ERROR(MakeDirs(staging_dir_));
   // Everything below lives in `work` until Publish moves `out` into the
   // store; any failure removes it all.
-  BANGER_ASSIGN_OR_RETURN(TempDir work, TempDir::Create(staging_dir_, "kernel-"));
+  BANGER_ASSIGN_OR_RETURN(OwnedDir work, OwnedDir::Create(staging_dir_, kWorkPrefix));
   const std::string out = JoinPath(work.path(), "out");
   const std::string scratch = JoinPath(work.path(), "scratch");
   BANGER_RETURN_IF_ERROR(MakeDirs(out));
@@ -182,9 +199,11 @@ Status FileKernelStore::Remove(const model::KernelRecord& record) {
 bool FileKernelStore::Present(const model::KernelRecord& record) {
   if (!IsSha256Hex(record.digest)) return false;
   auto entry = ReadEntry(record.digest);
-  if (!entry.ok() || !entry->manifest.Find("vmlinuz")) return false;
+  if (!entry.ok()) return false;
+  const ManifestFile* kernel = entry->manifest.Find("vmlinuz");
+  if (!kernel || kernel->is_link()) return false;
   for (const auto& f : entry->manifest.files) {
-    if (!FileHasSize(JoinPath(entry->dir, f.path), f.size)) return false;
+    if (!StillMatches(entry->dir, f)) return false;
   }
   return ContentDigest(entry->manifest.files) == record.digest;
 }

@@ -48,6 +48,12 @@ class FileKernelStore : public apply::KernelStore {
   Status Remove(const model::KernelRecord& record) override;
   bool Present(const model::KernelRecord& record) override;
 
+  // Name prefixes of the per-process directories a build makes in the
+  // staging dir and the download/deb caches ("<prefix><pid>.XXXXXX", see
+  // os/owned_dir.h), for the sweep of leftovers from dead processes.
+  static std::vector<std::string> StagingPrefixes();
+  static std::vector<std::string> CachePrefixes();
+
   // Every complete entry, newest first.
   Result<std::vector<StoredKernel>> List() const;
   // The entry whose digest is `digest` or starts with it (at least 8 hex

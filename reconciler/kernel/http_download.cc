@@ -8,7 +8,9 @@
 #include <mutex>
 
 #include "reconciler/kernel/digest.h"
+#include "reconciler/os/cancel.h"
 #include "reconciler/os/fs.h"
+#include "reconciler/os/owned_dir.h"
 #include "reconciler/os/unique_fd.h"
 
 namespace banger::kernel {
@@ -68,7 +70,8 @@ int OnProgress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_of
     sink->last_report = static_cast<uint64_t>(now);
     sink->options->on_progress(static_cast<uint64_t>(now), static_cast<uint64_t>(total));
   }
-  return 0;
+  // Non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK).
+  return CancelRequested() ? 1 : 0;
 }
 
 }  // namespace
@@ -117,6 +120,7 @@ Result<Downloaded> DownloadToFile(const std::string& url, const std::string& des
 
   CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
+    BANGER_RETURN_IF_ERROR(CheckCancelled(what));
     if (sink.too_large) {
       return Error(Code::kCorruption,
                    what + ": larger than " + std::to_string(options.max_bytes) + " bytes");
@@ -157,7 +161,7 @@ Result<std::string> FetchVerified(const std::string& url, const std::string& sha
   }
   // A private directory per attempt: concurrent fetches of the same digest
   // never share a partial file, and every failure path removes it.
-  BANGER_ASSIGN_OR_RETURN(TempDir part_dir, TempDir::Create(downloads_dir, ".part-"));
+  BANGER_ASSIGN_OR_RETURN(OwnedDir part_dir, OwnedDir::Create(downloads_dir, kDownloadPartPrefix));
   const std::string part = JoinPath(part_dir.path(), "download");
   BANGER_ASSIGN_OR_RETURN(Downloaded got, DownloadToFile(url, part, options));
   if (got.sha256 != expected) {

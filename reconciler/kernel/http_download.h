@@ -15,6 +15,10 @@
 
 namespace banger::kernel {
 
+// Prefix of the per-process directory a download is written in, inside
+// the downloads dir, until its digest matched.
+inline constexpr char kDownloadPartPrefix[] = ".part-";
+
 struct DownloadOptions {
   std::chrono::seconds connect_timeout{30};
   // Abort when fewer than 1 KiB/s arrive for this long.
@@ -31,7 +35,8 @@ struct Downloaded {
 };
 
 // Streams `url` (http, https or file) into `dest`, which must not exist.
-// On failure `dest` is removed and the error names the URL.
+// On failure `dest` is removed and the error names the URL; SIGINT/SIGTERM
+// (os/cancel.h) aborts the transfer with kCancelled.
 Result<Downloaded> DownloadToFile(const std::string& url, const std::string& dest,
                                   const DownloadOptions& options);
 

@@ -18,8 +18,11 @@ namespace {
 
 bool IsElf(const std::string& data) { return data.compare(0, 4, "\x7f" "ELF") == 0; }
 
-// Copies the regular files and directories of a module tree; symlinks
-// (a kernel build's `build` and `source`) point at the build host.
+// Copies a module tree as it is: directories, regular files, and symlinks
+// as symlinks with the same target text. A kernel build's `build` and
+// `source` links point at the build host's headers; they are kept for
+// fidelity and never followed (the iterator does not descend into them and
+// symlink_status does not resolve them).
 Status CopyModuleTree(const std::string& from, const std::string& to) {
   namespace fs = std::filesystem;
   BANGER_RETURN_IF_ERROR(MakeDirs(to));
@@ -28,16 +31,42 @@ Status CopyModuleTree(const std::string& from, const std::string& to) {
   if (ec) return Error(Code::kIo, "scan " + Quote(from) + ": " + ec.message());
   for (; it != end; it.increment(ec)) {
     if (ec) return Error(Code::kIo, "scan " + Quote(from) + ": " + ec.message());
-    if (it->is_symlink(ec)) continue;
-    std::string rel = fs::relative(it->path(), from, ec).generic_string();
-    if (ec) return Error(Code::kIo, "scan " + Quote(from) + ": " + ec.message());
-    if (it->is_directory(ec)) {
-      BANGER_RETURN_IF_ERROR(MakeDirs(JoinPath(to, rel)));
-    } else if (it->is_regular_file(ec)) {
-      BANGER_RETURN_IF_ERROR(CopyFile(it->path().string(), JoinPath(to, rel)));
+    const std::string path = it->path().string();
+    fs::file_status st = it->symlink_status(ec);
+    if (ec) return Error(Code::kIo, "stat " + Quote(path) + ": " + ec.message());
+    // Lexically: fs::relative would resolve the link it is asked about.
+    std::string rel = it->path().lexically_relative(from).generic_string();
+    const std::string dest = JoinPath(to, rel);
+    if (fs::is_symlink(st)) {
+      fs::path target = fs::read_symlink(it->path(), ec);
+      if (ec) return Error(Code::kIo, "readlink " + Quote(path) + ": " + ec.message());
+      if (::symlink(target.c_str(), dest.c_str()) != 0) {
+        return Error::FromErrno("symlink " + Quote(dest));
+      }
+    } else if (fs::is_directory(st)) {
+      BANGER_RETURN_IF_ERROR(MakeDirs(dest));
+    } else if (fs::is_regular_file(st)) {
+      BANGER_RETURN_IF_ERROR(CopyFile(path, dest));
     }
   }
   return OkStatus();
+}
+
+// Whether `rel` below `root` is a directory reached without passing
+// through a symlink: an unpacked package is hostile when it came from a
+// URL, and `lib -> /` must not turn into a scan of the host.
+bool IsRealDirectoryBelow(const std::string& root, const std::string& rel) {
+  std::string path = root;
+  size_t start = 0;
+  while (start < rel.size()) {
+    size_t slash = rel.find('/', start);
+    if (slash == std::string::npos) slash = rel.size();
+    path = JoinPath(path, rel.substr(start, slash - start));
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+    start = slash + 1;
+  }
+  return true;
 }
 
 // "lib/modules/<release>" inside an unpacked package (or usr/lib/modules
@@ -45,9 +74,14 @@ Status CopyModuleTree(const std::string& from, const std::string& to) {
 Result<std::string> FindModuleRoot(const std::string& root) {
   for (const char* base : {"lib/modules", "usr/lib/modules"}) {
     std::string dir = JoinPath(root, base);
-    if (!IsDirectory(dir)) continue;
+    if (!IsRealDirectoryBelow(root, base)) continue;
     BANGER_ASSIGN_OR_RETURN(auto names, ListDir(dir));
-    if (names.size() == 1) return JoinPath(dir, names[0]);
+    if (names.size() == 1) {
+      if (!IsRealDirectoryBelow(dir, names[0])) {
+        return Error(Code::kCorruption, Quote(JoinPath(dir, names[0])) + " is not a directory");
+      }
+      return JoinPath(dir, names[0]);
+    }
     return Error(Code::kCorruption, Quote(dir) + " holds " + std::to_string(names.size()) +
                                         " kernel releases, expected one");
   }
@@ -140,7 +174,7 @@ Result<AssembledKernel> KernelAssembler::FromDeb(const std::string& deb_path) {
   BANGER_RETURN_IF_ERROR(packages_.Unpack(deb_path, root));
   const std::string boot = JoinPath(root, "boot");
   std::string kernel;
-  if (IsDirectory(boot)) {
+  if (IsRealDirectoryBelow(root, "boot")) {
     BANGER_ASSIGN_OR_RETURN(auto names, ListDir(boot));
     for (const auto& n : names) {
       if (n.compare(0, 8, "vmlinuz-") == 0) {
@@ -150,6 +184,12 @@ Result<AssembledKernel> KernelAssembler::FromDeb(const std::string& deb_path) {
         kernel = JoinPath(boot, n);
       }
     }
+  }
+  // Read, so it must not be a link into the host (see kernel_bundle.h).
+  struct stat st;
+  if (!kernel.empty() && (::lstat(kernel.c_str(), &st) != 0 || !S_ISREG(st.st_mode))) {
+    return Error(Code::kCorruption, Quote(deb_path) + ": " + Quote("boot/" + Basename(kernel)) +
+                                        " is not a regular file (links are refused)");
   }
   if (kernel.empty()) {
     return Error(Code::kCorruption, Quote(deb_path) + " has no boot/vmlinuz-* (not a kernel package?)");

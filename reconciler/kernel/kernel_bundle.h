@@ -3,10 +3,19 @@
 //
 // Bundles come from URLs, so the archive is treated as hostile. Only
 // regular files, directories and symbolic links are accepted; an entry with
-// an absolute path or a ".." component, a hard link, a symlink that is
-// absolute or climbs out of the bundle, a duplicate entry, or an entry
-// written through a symlink is rejected, and so is an archive over the
-// size or entry limits. Nothing is ever created outside the destination.
+// an absolute path or a ".." component, a hard link, a duplicate entry, or
+// an entry written through a symlink is rejected, and so is an archive over
+// the size or entry limits. Nothing is ever created outside the destination.
+//
+// Symbolic links are kept as links with their target text unchanged,
+// whatever it points at: real kernel trees carry `modules/<ver>/build ->
+// /usr/src/linux-headers-...`, which means something only on the build
+// host. Nothing banger does with a bundle follows a link (extracting,
+// copying, hashing, collecting modules), so an absolute or climbing target
+// can neither be read nor written through. The files banger itself reads
+// and boots (`vmlinuz`/`bzImage`, `initrd.img`, `vmlinux`) and `modules/`
+// must be real files and a real directory: a link there is refused rather
+// than resolved, since resolving it is exactly what must never happen.
 #pragma once
 
 #include <cstdint>
@@ -34,9 +43,5 @@ struct KernelBundle {
 // staging and discard it.
 Result<KernelBundle> ExtractKernelBundle(const std::string& archive, const std::string& dest_dir,
                                          const BundleLimits& limits = {});
-
-// Whether a symlink at `entry_path` (relative, normalized) pointing to
-// `target` stays inside the bundle under the rules above.
-bool SymlinkStaysInside(const std::string& entry_path, const std::string& target);
 
 }  // namespace banger::kernel

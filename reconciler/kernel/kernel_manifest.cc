@@ -19,7 +19,9 @@ const ManifestFile* KernelManifest::Find(std::string_view path) const {
 std::string ManifestJson(const KernelManifest& m) {
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : m.files) {
-    files.push_back({{"path", f.path}, {"sha256", f.sha256}, {"size", f.size}});
+    nlohmann::json entry = {{"path", f.path}, {"sha256", f.sha256}, {"size", f.size}};
+    if (f.is_link()) entry["link"] = f.link;
+    files.push_back(std::move(entry));
   }
   nlohmann::json doc = {{"version", m.version},
                         {"source", m.source},
@@ -61,7 +63,14 @@ Result<KernelManifest> ParseManifest(std::string_view json, const std::string& o
       return Error(Code::kCorruption, where + ": malformed entry in 'files'");
     }
     ManifestFile mf{f["path"].get<std::string>(), f["sha256"].get<std::string>(),
-                    f["size"].get<uint64_t>()};
+                    f["size"].get<uint64_t>(), ""};
+    if (auto link = f.find("link"); link != f.end()) {
+      if (!link->is_string() || link->get<std::string>().empty()) {
+        return Error(Code::kCorruption, where + ": 'link' of " + Quote(mf.path) +
+                                            " is not a non-empty string");
+      }
+      mf.link = link->get<std::string>();
+    }
     if (mf.path.empty() || mf.path[0] == '/' || mf.path.find("..") != std::string::npos) {
       return Error(Code::kCorruption, where + ": bad file path " + Quote(mf.path));
     }
@@ -74,17 +83,31 @@ Result<std::vector<ManifestFile>> HashTree(const std::string& dir) {
   namespace fs = std::filesystem;
   std::vector<ManifestFile> out;
   std::error_code ec;
+  // The iterator does not descend into directory symlinks; symlink_status
+  // below never resolves a link either.
   fs::recursive_directory_iterator it(dir, ec), end;
   if (ec) return Error(Code::kIo, "scan " + Quote(dir) + ": " + ec.message());
   for (; it != end; it.increment(ec)) {
     if (ec) return Error(Code::kIo, "scan " + Quote(dir) + ": " + ec.message());
-    if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
+    const std::string path = it->path().string();
+    fs::file_status st = it->symlink_status(ec);
+    if (ec) return Error(Code::kIo, "stat " + Quote(path) + ": " + ec.message());
+    if (fs::is_directory(st)) continue;
     ManifestFile f;
-    f.path = fs::relative(it->path(), dir, ec).generic_string();
-    if (ec) return Error(Code::kIo, "scan " + Quote(dir) + ": " + ec.message());
-    f.size = it->file_size(ec);
-    if (ec) return Error(Code::kIo, "stat " + Quote(it->path().string()) + ": " + ec.message());
-    BANGER_ASSIGN_OR_RETURN(f.sha256, FileSha256(it->path().string()));
+    // Lexically: fs::relative would resolve a link to its target.
+    f.path = it->path().lexically_relative(dir).generic_string();
+    if (fs::is_symlink(st)) {
+      f.link = fs::read_symlink(it->path(), ec).string();
+      if (ec) return Error(Code::kIo, "readlink " + Quote(path) + ": " + ec.message());
+      f.size = f.link.size();
+      f.sha256 = Sha256Hex(f.link);
+    } else if (fs::is_regular_file(st)) {
+      f.size = it->file_size(ec);
+      if (ec) return Error(Code::kIo, "stat " + Quote(path) + ": " + ec.message());
+      BANGER_ASSIGN_OR_RETURN(f.sha256, FileSha256(path));
+    } else {
+      return Error(Code::kCorruption, Quote(path) + " is not a file, directory or symlink");
+    }
     out.push_back(std::move(f));
   }
   std::sort(out.begin(), out.end(),
@@ -95,7 +118,8 @@ Result<std::vector<ManifestFile>> HashTree(const std::string& dir) {
 std::string ContentDigest(const std::vector<ManifestFile>& files) {
   Sha256 h;
   for (const auto& f : files) {
-    h.Update(f.sha256 + " " + std::to_string(f.size) + " " + f.path + "\n");
+    h.Update((f.is_link() ? "link " : "") + f.sha256 + " " + std::to_string(f.size) + " " +
+             f.path + "\n");
   }
   return h.HexDigest();
 }

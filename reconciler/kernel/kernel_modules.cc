@@ -162,7 +162,9 @@ Result<std::vector<GuestModule>> CollectGuestModules(const std::string& modules_
   if (ec) return Error(Code::kIo, "scan " + Quote(modules_dir) + ": " + ec.message());
   for (; it != end; it.increment(ec)) {
     if (ec) return Error(Code::kIo, "scan " + Quote(modules_dir) + ": " + ec.message());
-    if (!it->is_regular_file(ec)) continue;
+    // Only real files: a module-named symlink (from a hostile bundle or
+    // package) must not make banger read whatever it points at.
+    if (!std::filesystem::is_regular_file(it->symlink_status(ec))) continue;
     std::string name = ModuleNameFromFile(it->path().filename().string());
     if (name.empty()) continue;
     // The first of several same-named files wins deterministically.

@@ -47,7 +47,8 @@ struct GuestModule {
   std::vector<std::string> depends;
 };
 
-// Scans `modules_dir` recursively for modules, picks those of `wanted`
+// Scans `modules_dir` recursively for modules (regular files only: links
+// are neither followed nor read), picks those of `wanted`
 // that exist (the others are taken to be built in) plus their dependency
 // closure, and returns them in load order.
 Result<std::vector<GuestModule>> CollectGuestModules(const std::string& modules_dir,

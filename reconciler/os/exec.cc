@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "reconciler/os/cancel.h"
 #include "reconciler/os/unique_fd.h"
 
 namespace banger {
@@ -91,8 +92,38 @@ std::string FindProgram(const std::string& name,
   return "";
 }
 
+namespace {
+
+// Ends the child's whole process group (it runs in its own, see the fork
+// below): SIGTERM first so tools can tidy up, SIGKILL after a grace period.
+// Returns once the direct child is reaped.
+int StopChild(pid_t pid, std::chrono::milliseconds grace) {
+  kill(-pid, SIGTERM);
+  kill(pid, SIGTERM);
+  const auto until = Clock::now() + grace;
+  int status = 0;
+  for (;;) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) break;
+    if (Clock::now() >= until) {
+      kill(-pid, SIGKILL);
+      kill(pid, SIGKILL);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+    usleep(20000);
+  }
+  // Anything left in the group (a daemon the tool started) goes too.
+  kill(-pid, SIGKILL);
+  return status;
+}
+
+}  // namespace
+
 Result<ExecResult> RealCommandRunner::Run(const ExecRequest& request) {
   if (request.argv.empty()) return InvalidArgument("run: empty argv");
+  BANGER_RETURN_IF_ERROR(CheckCancelled("run " + Quote(DescribeArgv(request.argv))));
   const std::string program = FindProgram(request.argv[0]);
   if (program.empty()) {
     return Error(Code::kUnavailable,
@@ -174,7 +205,13 @@ Result<ExecResult> RealCommandRunner::Run(const ExecRequest& request) {
   else fcntl(in_w.get(), F_SETFL, O_NONBLOCK);
 
   char buf[65536];
-  while (out_r.valid() || err_r.valid() || in_w.valid()) {
+  const int cancel_fd = CancelWakeFd();
+  int status = 0;
+  bool reaped = false;
+  // Until the child has exited: its output pipes may close long before
+  // that (output_file mode, or a tool closing its stdout), and the timeout
+  // and cancellation must hold for the whole run.
+  while (!reaped) {
     auto now = Clock::now();
     if (now >= deadline) {
       result.timed_out = true;
@@ -182,17 +219,32 @@ Result<ExecResult> RealCommandRunner::Run(const ExecRequest& request) {
       kill(pid, SIGKILL);
       break;
     }
+    if (CancelRequested()) {
+      StopChild(pid, std::chrono::seconds(2));
+      return CheckCancelled("run " + Quote(DescribeArgv(request.argv))).error();
+    }
+    const bool piping = out_r.valid() || err_r.valid() || in_w.valid();
+    if (!piping) {
+      pid_t w = waitpid(pid, &status, WNOHANG);
+      if (w == pid || (w < 0 && errno != EINTR)) {
+        reaped = w == pid;
+        break;
+      }
+    }
     int wait_ms = static_cast<int>(
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count());
-    pollfd fds[3];
+    pollfd fds[4];
     int nfds = 0;
     if (out_r.valid()) fds[nfds++] = {out_r.get(), POLLIN, 0};
     if (err_r.valid()) fds[nfds++] = {err_r.get(), POLLIN, 0};
     if (in_w.valid()) fds[nfds++] = {in_w.get(), POLLOUT, 0};
-    int r = poll(fds, nfds, std::min(wait_ms, 1000));
+    if (cancel_fd >= 0) fds[nfds++] = {cancel_fd, POLLIN, 0};
+    // Without pipes there is nothing to wake on but the cancel pipe: poll
+    // in short steps for the child's exit.
+    int r = poll(fds, nfds, std::min(wait_ms, piping ? 1000 : 50));
     if (r < 0 && errno != EINTR) break;
     for (int i = 0; i < nfds && r > 0; ++i) {
-      if (!fds[i].revents) continue;
+      if (!fds[i].revents || fds[i].fd == cancel_fd) continue;
       if (fds[i].fd == in_w.get()) {
         ssize_t w = write(in_w.get(), request.stdin_data.data() + stdin_off,
                           request.stdin_data.size() - stdin_off);
@@ -215,8 +267,7 @@ Result<ExecResult> RealCommandRunner::Run(const ExecRequest& request) {
   }
   in_w.Reset();
 
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (!reaped && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(status)) {
     result.exit_code = WEXITSTATUS(status);

@@ -47,8 +47,10 @@ std::vector<std::string> DefaultEnvironment();
 class CommandRunner {
  public:
   virtual ~CommandRunner() = default;
-  // Fails only when the program could not be started; a non-zero exit is a
-  // successful Run with exit_code set.
+  // Fails only when the program could not be started, or with kCancelled
+  // when SIGINT/SIGTERM arrived (see cancel.h): the child's process group
+  // is then stopped and reaped first. A non-zero exit is a successful Run
+  // with exit_code set.
   virtual Result<ExecResult> Run(const ExecRequest& request) = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "reconciler/os/cancel.h"
 #include "reconciler/os/fs.h"
 #include "reconciler/vmm/driver.h"
 
@@ -66,6 +67,7 @@ Result<ConsoleScan> WaitForConsoleReady(const std::string& console_log, pid_t pi
                    "VMM exited before the guest was ready; console ends with: " +
                        Tail(content, 800));
     }
+    BANGER_RETURN_IF_ERROR(CheckCancelled("wait for the guest's console"));
     if (std::chrono::steady_clock::now() >= deadline) {
       return Error(Code::kTimeout, "guest not ready in time (no BANGER-READY on the console " +
                                        Quote(console_log) + "); console ends with: " +

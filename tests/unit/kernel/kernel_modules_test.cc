@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include "reconciler/kernel/kernel_modules.h"
 #include "reconciler/os/fs.h"
 #include "tests/fixtures/kernel/kernel_fixtures.h"
@@ -111,4 +113,19 @@ TEST_CASE("guest modules are collected from plain and compressed files", "[modul
   auto broken = CollectGuestModules(tree, {"virtio_net"});
   REQUIRE_FALSE(broken.ok());
   CHECK_THAT(broken.error().message(), Catch::Contains("'net_failover' (needed by 'virtio_net')"));
+}
+
+TEST_CASE("module-named links are not followed when collecting modules", "[modules]") {
+  auto dir = testing::ScratchDir();
+  const std::string tree = dir.path() + "/modules";
+  // A real module outside the tree, reachable only through links.
+  testing::WriteFile(dir.path(), "outside/virtio_blk.ko", testing::ModuleElf("virtio_blk", ""));
+  testing::WriteFile(tree, "kernel/virtio.ko", testing::ModuleElf("virtio", ""));
+  REQUIRE(::symlink((dir.path() + "/outside/virtio_blk.ko").c_str(),
+                    (tree + "/virtio_blk.ko").c_str()) == 0);
+  REQUIRE(::symlink((dir.path() + "/outside").c_str(), (tree + "/linked-dir").c_str()) == 0);
+  auto mods = CollectGuestModules(tree, {"virtio", "virtio_blk"});
+  REQUIRE(mods.ok());
+  REQUIRE(mods->size() == 1);
+  CHECK(mods->front().name == "virtio");
 }
