@@ -152,7 +152,7 @@ Status LocalVmRuntime::Boot(model::VmRecord& record, const apply::VmInputs& inpu
   WorkDiskContent content;
   content.home = options_.home;
   content.file_syncs = inputs.file_syncs;
-  content.gitconfig = HostGitIdentity(runner());
+  content.git_identity = HostGitIdentity(runner());
   if (options_.access) {
     BANGER_ASSIGN_OR_RETURN(content.authorized_key, options_.access->AuthorizedKey());
   }

@@ -4,6 +4,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <optional>
 
 #include "reconciler/disk/debugfs.h"
 #include "reconciler/observe/observer.h"
@@ -34,6 +35,29 @@ Status CopyIntoImage(disk::Debugfs& fs, const std::string& host, const std::stri
   return fs.WriteFile(dest, data, {0, 0, m}, kRootDirs);
 }
 
+// Sets the identity keys in /root/.gitconfig, keeping the file's other
+// content, owner and mode.
+Status SetGuestGitIdentity(disk::Debugfs& fs, const GitIdentity& identity,
+                           apply::StepProgress& progress) {
+  const std::string path = "/.gitconfig";
+  BANGER_ASSIGN_OR_RETURN(std::optional<disk::InodeInfo> info, fs.Stat(path));
+  std::string existing;
+  disk::FileOwnership owner{0, 0, 0644};
+  if (info) {
+    if (!S_ISREG(info->mode)) {
+      progress.Note("warning: /root/.gitconfig is not a regular file; git identity not set");
+      return OkStatus();
+    }
+    BANGER_ASSIGN_OR_RETURN(existing, fs.ReadFile(path));
+    owner = {info->uid, info->gid, info->mode & 07777};
+  }
+  const std::string merged = SetGitIdentity(existing, identity);
+  if (info && merged == existing) return OkStatus();
+  Status st = fs.WriteFile(path, merged, owner, kRootDirs);
+  if (!st.ok()) return std::move(st).error().WithContext("set git identity in /root/.gitconfig");
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<std::string> WorkDiskPath(const std::string& guest_path) {
@@ -56,8 +80,8 @@ Result<std::map<std::string, std::string>> ProvisionWorkDisk(
     BANGER_RETURN_IF_ERROR(fs.WriteFile("/.ssh/authorized_keys", content.authorized_key + "\n",
                                         {0, 0, 0600}, {0, 0, 0700}));
   }
-  if (!content.gitconfig.empty()) {
-    BANGER_RETURN_IF_ERROR(fs.WriteFile("/.gitconfig", content.gitconfig, {0, 0, 0644}, kRootDirs));
+  if (!content.git_identity.empty()) {
+    BANGER_RETURN_IF_ERROR(SetGuestGitIdentity(fs, content.git_identity, progress));
   }
   std::map<std::string, std::string> synced;
   for (const auto& f : content.file_syncs) {
@@ -81,20 +105,6 @@ Result<std::map<std::string, std::string>> ProvisionWorkDisk(
     synced[f.name] = *digest;
   }
   return synced;
-}
-
-std::string HostGitIdentity(CommandRunner& runner) {
-  std::string out;
-  for (const char* key : {"user.name", "user.email"}) {
-    auto r = runner.Run({.argv = {"git", "config", "--global", "--get", key},
-                         .timeout = std::chrono::seconds(5)});
-    if (!r.ok() || r->exit_code != 0) continue;
-    std::string v = r->out;
-    while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
-    if (v.empty() || v.find('\n') != std::string::npos) continue;
-    out += std::string("\t") + (key[5] == 'n' ? "name" : "email") + " = " + v + "\n";
-  }
-  return out.empty() ? "" : "[user]\n" + out;
 }
 
 }  // namespace banger::runtime

@@ -1,6 +1,8 @@
 // Puts per-VM content into a work disk (/root) before the VM boots, with
 // debugfs, so nothing depends on the guest being up: banger's SSH key, the
-// host's git identity, and file_sync entries. The disk must not be in use.
+// host's git identity (only user.name and user.email; the rest of the
+// guest's .gitconfig is kept), and file_sync entries. The disk must not be
+// in use.
 #pragma once
 
 #include <map>
@@ -9,13 +11,14 @@
 
 #include "reconciler/apply/effects.h"
 #include "reconciler/os/exec.h"
+#include "reconciler/runtime/git_identity.h"
 #include "specs/desired.h"
 
 namespace banger::runtime {
 
 struct WorkDiskContent {
   std::string authorized_key;        // one line; empty: leave keys alone
-  std::string gitconfig;             // /root/.gitconfig content; empty: none
+  GitIdentity git_identity;          // set in /root/.gitconfig; empty: file untouched
   std::vector<specs::FileSyncSpec> file_syncs;
   std::string home;                  // host home, for `~` in host paths
 };
@@ -29,9 +32,5 @@ Result<std::string> WorkDiskPath(const std::string& guest_path);
 Result<std::map<std::string, std::string>> ProvisionWorkDisk(
     const std::string& image, const WorkDiskContent& content, CommandRunner& runner,
     apply::StepProgress& progress);
-
-// "[user]\n\tname = ...\n\temail = ...\n" from the host's global git
-// config; empty when git or the identity is absent.
-std::string HostGitIdentity(CommandRunner& runner);
 
 }  // namespace banger::runtime

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "reconciler/os/process_title.h"
 #include "reconciler/vmm/detached_spawn.h"
 #include "reconciler/vmm/driver.h"
 
@@ -31,10 +32,12 @@ int WriteAll(int fd, const char* p, size_t n) {
 struct LoggerArgs {
   int pipe_fd;
   CappedLog* log;
+  const char* title;
 };
 
 void LoggerMain(void* raw) {
   auto* args = static_cast<LoggerArgs*>(raw);
+  SetProcessTitle(args->title, kConsoleLoggerComm);
   // The VMM going away is the only way this process should end; a hangup of
   // the terminal the CLI ran in must not cut the log short.
   signal(SIGHUP, SIG_IGN);
@@ -104,7 +107,12 @@ void PumpToLog(int in_fd, CappedLog& log) {
   }
 }
 
-Result<ConsoleLogger> StartConsoleLogger(const std::string& path, uint64_t cap) {
+std::string ConsoleLoggerTitle(const std::string& vm) {
+  return "banger: console logger, vm " + vm;
+}
+
+Result<ConsoleLogger> StartConsoleLogger(const std::string& path, uint64_t cap,
+                                         const std::string& vm) {
   BANGER_ASSIGN_OR_RETURN(CappedLog log, CappedLog::Open(path, cap));
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Error::FromErrno("console log pipe");
@@ -113,7 +121,8 @@ Result<ConsoleLogger> StartConsoleLogger(const std::string& path, uint64_t cap) 
   logger.write_fd.Reset(fds[1]);
   // The forked child gets its own copies of `args` and `log`; the parent's
   // copies are released when this function returns.
-  LoggerArgs args{read_fd.get(), &log};
+  const std::string title = ConsoleLoggerTitle(vm);
+  LoggerArgs args{read_fd.get(), &log, title.c_str()};
   auto pid = ForkDetached({read_fd.get(), log.fd()}, &LoggerMain, &args);
   if (!pid.ok()) return std::move(pid).error().WithContext("start console logger for " + Quote(path));
   logger.pid = *pid;

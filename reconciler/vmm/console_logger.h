@@ -9,7 +9,9 @@
 //
 // The logger is a forked child that never execs, so it needs no entry point
 // in the CLI's main. CappedLog therefore uses only system calls on
-// preallocated buffers: it is safe after fork() in a threaded process.
+// preallocated buffers: it is safe after fork() in a threaded process. It
+// retitles itself (`banger: console logger, vm web`, short name
+// banger-console) so `ps` does not show it as the CLI command that forked it.
 #pragma once
 
 #include <limits.h>
@@ -62,8 +64,13 @@ struct ConsoleLogger {
   uint64_t start_ticks = 0;
 };
 
+// The logger's process title (/proc/PID/cmdline) and short name (comm).
+std::string ConsoleLoggerTitle(const std::string& vm);
+inline constexpr const char* kConsoleLoggerComm = "banger-console";
+
 // Opens the log (errors surface here, in the caller) and starts the
-// detached logger reading from the returned pipe.
-Result<ConsoleLogger> StartConsoleLogger(const std::string& path, uint64_t cap);
+// detached logger for VM `vm` reading from the returned pipe.
+Result<ConsoleLogger> StartConsoleLogger(const std::string& path, uint64_t cap,
+                                         const std::string& vm);
 
 }  // namespace banger::vmm

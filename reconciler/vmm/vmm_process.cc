@@ -15,7 +15,7 @@ namespace banger::vmm {
 
 Result<VmmProcess> VmmProcess::Start(const VmmSpawn& spawn) {
   BANGER_ASSIGN_OR_RETURN(ConsoleLogger logger,
-                          StartConsoleLogger(spawn.console_log, spawn.console_log_cap));
+                          StartConsoleLogger(spawn.console_log, spawn.console_log_cap, spawn.vm));
   VmmProcess process;
   process.logger_pid_ = logger.pid;
   process.logger_ticks_ = logger.start_ticks;

@@ -20,6 +20,7 @@
 namespace banger::vmm {
 
 struct VmmSpawn {
+  std::string vm;                 // VM name, for the logger's process title
   std::vector<std::string> argv;  // argv[0] absolute
   std::vector<std::string> env;
   std::string console_log;        // stdout, through the capped logger

@@ -129,6 +129,7 @@ Result<model::VmHandles> FirecrackerDriver::Launch(const LaunchConfig& config) {
   BANGER_RETURN_IF_ERROR(RemoveStale(layout.channel_host));
 
   VmmSpawn spawn;
+  spawn.vm = config.name;
   spawn.argv = std::move(argv);
   spawn.env = DefaultEnvironment();
   spawn.console_log = config.console_log.empty() ? JoinPath(config.run_dir, "console.log")

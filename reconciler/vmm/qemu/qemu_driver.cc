@@ -125,6 +125,7 @@ Result<model::VmHandles> QemuDriver::LaunchWith(const LaunchConfig& config,
   if (!plan.channel_socket.empty()) BANGER_RETURN_IF_ERROR(RemoveStaleSocket(plan.channel_socket));
 
   VmmSpawn spawn;
+  spawn.vm = config.name;
   spawn.argv = std::move(argv);
   spawn.env = DefaultEnvironment();
   spawn.console_log = config.console_log.empty() ? JoinPath(config.run_dir, "console.log")

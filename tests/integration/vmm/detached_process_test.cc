@@ -12,11 +12,13 @@
 
 #include "reconciler/os/exec.h"
 #include "reconciler/os/fs.h"
+#include "reconciler/os/process_title.h"
 #include "reconciler/os/unique_fd.h"
 #include "reconciler/vmm/console_logger.h"
 #include "reconciler/vmm/detached_spawn.h"
 #include "reconciler/vmm/driver.h"
 #include "reconciler/vmm/process.h"
+#include "reconciler/vmm/vmm_process.h"
 #include "tests/integration/vmm/vmm_test_support.h"
 #include "tests/support/test_env.h"
 
@@ -86,7 +88,7 @@ TEST_CASE("console logger: holds none of the caller's fds and ends with its writ
   TempDir dir = testing::ScratchDir("banger-vmm-");
   UniqueFd leaky(open("/dev/zero", O_RDONLY));
   const std::string path = JoinPath(dir.path(), "console.log");
-  auto logger = StartConsoleLogger(path, 8192);
+  auto logger = StartConsoleLogger(path, 8192, "t");
   REQUIRE(logger.ok());
   REQUIRE(logger->pid > 0);
   std::vector<int> fds = testing::OpenFds(logger->pid);
@@ -111,6 +113,80 @@ TEST_CASE("console logger: holds none of the caller's fds and ends with its writ
   CHECK(current + previous <= 8192);
   CHECK(previous == 4096);
   CHECK(current == 20000 % 4096);
+  CHECK(testing::LeftoverChildren().empty());
+}
+
+std::string ProcFile(pid_t pid, const char* name) {
+  auto text = ReadFile("/proc/" + std::to_string(pid) + "/" + name);
+  return text.ok() ? *text : "";
+}
+
+// The child sets its title right after it is started: wait for it.
+std::string CmdlineOnceRetitled(pid_t pid, const std::string& prefix) {
+  std::string cmdline;
+  for (int i = 0; i < 200; ++i) {
+    cmdline = ProcFile(pid, "cmdline");
+    if (cmdline.rfind(prefix, 0) == 0) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  return cmdline;
+}
+
+TEST_CASE("console logger: ps shows its own title, not the command that forked it") {
+  testing::AdoptDetachedProcesses();
+  REQUIRE(ProcessTitleCapacity() > 0);  // the test main records the area like the CLI's
+  const std::string own_cmdline = ProcFile(getpid(), "cmdline");
+  TempDir dir = testing::ScratchDir("banger-vmm-");
+  // As the drivers start a VMM: the VMM's stdout through the logger.
+  VmmSpawn spawn;
+  spawn.vm = "web";
+  spawn.argv = {FindProgram("sleep"), "30"};
+  spawn.env = DefaultEnvironment();
+  spawn.console_log = JoinPath(dir.path(), "console.log");
+  spawn.console_log_cap = 8192;
+  spawn.stderr_log = JoinPath(dir.path(), "vmm.stderr.log");
+  auto process = VmmProcess::Start(spawn);
+  REQUIRE(process.ok());
+  std::vector<pid_t> children = testing::LeftoverChildren(std::chrono::milliseconds(0));
+  REQUIRE(children.size() == 2);
+  const pid_t logger = children[0] == process->pid() ? children[1] : children[0];
+  REQUIRE(logger != process->pid());
+
+  const std::string want = "banger: console logger, vm web";
+  CHECK(ConsoleLoggerTitle("web") == want);
+  // Exactly the title: no trailing NULs that ps would show as spaces, and
+  // nothing left of the command line that forked it.
+  CHECK(CmdlineOnceRetitled(logger, "banger:") == want + std::string(1, '\0'));
+  CHECK(ProcFile(logger, "comm") == "banger-console\n");
+  CHECK(ProcFile(getpid(), "cmdline") == own_cmdline);  // only the child changed
+  CHECK(getenv("PATH") != nullptr);  // the environment moved, still readable
+
+  REQUIRE(process->Stop().ok());  // the VMM, then the logger, by PID
+  CHECK(testing::LeftoverChildren().empty());
+}
+
+struct TitleArgs {
+  const char* title;
+};
+
+void TitleAndWait(void* raw) {
+  SetProcessTitle(static_cast<TitleArgs*>(raw)->title, "a-much-longer-short-name");
+  pause();
+  _exit(0);
+}
+
+TEST_CASE("process title: a title longer than the area is cut to fit") {
+  testing::AdoptDetachedProcesses();
+  const size_t capacity = ProcessTitleCapacity();
+  REQUIRE(capacity > 0);
+  const std::string title(capacity + 100, 'x');
+  TitleArgs args{title.c_str()};
+  auto pid = ForkDetached({}, &TitleAndWait, &args);
+  REQUIRE(pid.ok());
+  const uint64_t ticks = ProcessStartTicks(*pid);
+  CHECK(CmdlineOnceRetitled(*pid, "xxx") == std::string(capacity, 'x') + std::string(1, '\0'));
+  CHECK(ProcFile(*pid, "comm") == "a-much-longer-s\n");  // 15 bytes
+  REQUIRE(KillProcess(*pid, ticks).ok());
   CHECK(testing::LeftoverChildren().empty());
 }
 
