@@ -152,7 +152,7 @@ Status Server::Run(int stop_fd) {
                                Code::kPermissionDenied,
                                "root helper: uid " + std::to_string(cred.uid) +
                                    " is not allowed; this helper serves uid " +
-                                   std::to_string(owner))));
+                                   std::to_string(owner) + " and root")));
       continue;
     }
     if (connections.size() >= kMaxConnections) {
