@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "reconciler/vmm/detached_spawn.h"
+#include "reconciler/os/detached_spawn.h"
 #include "reconciler/vmm/driver.h"
 
 namespace banger::vmm {

@@ -16,6 +16,7 @@
 #include "reconciler/base/error.h"
 #include "reconciler/model/handles.h"
 #include "reconciler/os/exec.h"
+#include "reconciler/os/process.h"
 
 namespace banger::vmm {
 
@@ -75,11 +76,5 @@ class VmmDriver {
 // or probe.detail when either fails; returns whether both worked.
 bool ProbeBinaryVersion(const Result<std::string>& binary, CommandRunner& runner,
                         DriverProbe& probe);
-
-// Whether the process in the handles is alive and is still the same process
-// (start time matches), not a recycled PID.
-bool ProcessAlive(pid_t pid, uint64_t start_ticks);
-// The start time of a process from /proc/<pid>/stat (0 if gone).
-uint64_t ProcessStartTicks(pid_t pid);
 
 }  // namespace banger::vmm

@@ -7,9 +7,9 @@
 
 #include "reconciler/os/unique_fd.h"
 #include "reconciler/vmm/console_logger.h"
-#include "reconciler/vmm/detached_spawn.h"
+#include "reconciler/os/detached_spawn.h"
 #include "reconciler/vmm/driver.h"
-#include "reconciler/vmm/process.h"
+#include "reconciler/os/process.h"
 
 namespace banger::vmm {
 

@@ -10,7 +10,7 @@
 #include "reconciler/os/fs.h"
 #include "reconciler/os/unique_fd.h"
 #include "reconciler/vmm/firecracker/api_client.h"
-#include "reconciler/vmm/process.h"
+#include "reconciler/os/process.h"
 #include "reconciler/vmm/unix_socket.h"
 #include "reconciler/vmm/vmm_process.h"
 

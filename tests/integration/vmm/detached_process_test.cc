@@ -14,9 +14,9 @@
 #include "reconciler/os/fs.h"
 #include "reconciler/os/unique_fd.h"
 #include "reconciler/vmm/console_logger.h"
-#include "reconciler/vmm/detached_spawn.h"
+#include "reconciler/os/detached_spawn.h"
 #include "reconciler/vmm/driver.h"
-#include "reconciler/vmm/process.h"
+#include "reconciler/os/process.h"
 #include "tests/integration/vmm/vmm_test_support.h"
 #include "tests/support/test_env.h"
 

@@ -15,11 +15,11 @@
 
 #include "reconciler/os/exec.h"
 #include "reconciler/os/fs.h"
-#include "reconciler/vmm/detached_spawn.h"
+#include "reconciler/os/detached_spawn.h"
 #include "reconciler/vmm/firecracker/api_client.h"
 #include "reconciler/vmm/firecracker/firecracker_driver.h"
 #include "reconciler/vmm/firecracker/jailer.h"
-#include "reconciler/vmm/process.h"
+#include "reconciler/os/process.h"
 #include "reconciler/vmm/unix_socket.h"
 #include "tests/integration/vmm/vmm_test_support.h"
 #include "tests/support/test_env.h"
