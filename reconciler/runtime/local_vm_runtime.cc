@@ -192,6 +192,7 @@ Status LocalVmRuntime::Boot(model::VmRecord& record, const apply::VmInputs& inpu
   cfg.drives.push_back({"work", files.work_disk, false, "raw"});
   cfg.run_dir = dir;
   cfg.console_log = files.console_log;
+  cfg.jailed = inputs.settings.jailer;
   RemoveRunFiles(dir);
 
   progress.Note("booting with " + std::string(driver.name()));
@@ -250,6 +251,11 @@ Status LocalVmRuntime::Stop(const model::VmRecord& record, apply::StepProgress& 
     // shutdown then waits for the exit (or kills after the grace period).
     if (options_.access && !record.ip.empty())
       (void)options_.access->RequestPoweroff(name, record.ip);
+    BANGER_RETURN_IF_ERROR(driver->Shutdown(*handles, options_.stop_grace));
+  } else if (!handles->jail.empty()) {
+    // Firecracker died on its own; its jail is still there.
+    vmm::VmmDriver* driver = DriverNamed(handles->vmm);
+    if (!driver) return Internal("vm " + Quote(name) + " ran under unknown vmm " + Quote(handles->vmm));
     BANGER_RETURN_IF_ERROR(driver->Shutdown(*handles, options_.stop_grace));
   }
   if (options_.network) {

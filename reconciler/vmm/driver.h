@@ -46,6 +46,7 @@ struct LaunchConfig {
   std::string console_log; // console output, capped at console_log_cap bytes
   uint64_t console_log_cap = 4u << 20;
   bool want_channel = true;  // a host<->guest channel (vsock or virtio-serial)
+  bool jailed = false;       // Firecracker through its jailer (settings.jailer)
 };
 
 // What a driver can do on this host.
