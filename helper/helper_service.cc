@@ -5,11 +5,14 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "helper/block_devices.h"
+#include <type_traits>
+
 #include "helper/nat_table.h"
 #include "helper/protocol/codec.h"
-#include "helper/owner_paths.h"
 #include "helper/protocol/names.h"
+#include "reconciler/os/detached_spawn.h"
+#include "reconciler/os/fs.h"
+#include "reconciler/os/process.h"
 
 namespace banger::helper {
 
@@ -27,17 +30,28 @@ Result<std::unique_ptr<HelperService>> HelperService::Create(HelperConfig config
   return service;
 }
 
-Reply HelperService::HandleFrame(std::string_view frame) {
+Reply HelperService::HandleFrame(std::string_view frame, UniqueFd fd) {
   auto request = DecodeRequest(frame);
   if (!request.ok()) return Reply{EncodeErrorResponse(request.error()), UniqueFd()};
-  return Handle(*request);
+  return Handle(*request, std::move(fd));
 }
 
-Reply HelperService::Handle(const Request& request) {
+Reply HelperService::Handle(const Request& request, UniqueFd fd) {
   return std::visit(
       [&](const auto& q) -> Reply {
+        using Q = std::decay_t<decltype(q)>;
         Reply reply;
-        auto result = Do(q, &reply.fd);
+        auto result = [&]() -> Result<typename Q::Response> {
+          if constexpr (std::is_same_v<Q, JailStartRequest>) {
+            return StartJail(q, std::move(fd));
+          } else {
+            if (fd.valid()) {
+              return InvalidArgument(std::string("request ") + Quote(Q::kOp) +
+                                     " carries a descriptor it does not take");
+            }
+            return Do(q, &reply.fd);
+          }
+        }();
         if (!result.ok()) {
           reply.fd.Reset();
           reply.frame = EncodeErrorResponse(result.error());
@@ -108,107 +122,81 @@ Result<EmptyResponse> HelperService::Do(const NatDisableRequest& q, UniqueFd*) {
   return EmptyResponse{};
 }
 
-// ---- loop devices -----------------------------------------------------------------
+// ---- jailed Firecracker --------------------------------------------------------------
 
-Result<DeviceResponse> HelperService::Do(const LoopAttachRequest& q, UniqueFd*) {
-  std::string what = "attach loop for " + Quote(q.path);
-  auto file = OpenNoSymlinks(q.path, q.read_only ? O_RDONLY : O_RDWR);
-  if (!file.ok()) return file.error().WithContext("attach loop");
-  struct stat st {};
-  if (fstat(file->get(), &st) != 0) return Error::FromErrno(what + ": stat");
-  if (!S_ISREG(st.st_mode)) {
-    return Error(Code::kPermissionDenied, what + ": not a regular file");
-  }
-  // Only the owner's own files: a loop device over a file the owner cannot
-  // read would hand them its contents.
-  if (st.st_uid != config_.owner_uid) {
-    return Error(Code::kPermissionDenied, what + ": the file belongs to uid " +
-                                              std::to_string(st.st_uid) + ", not the owner " +
-                                              std::to_string(config_.owner_uid));
-  }
-  std::lock_guard lock(mu_);
-  BANGER_ASSIGN_OR_RETURN(
-      AttachedLoop loop,
-      AttachLoop(file->get(), q.read_only, "banger-helper:" + std::to_string(config_.owner_uid)));
-  store_.state().loops.push_back({loop.device, q.path, loop.inode, loop.dev});
-  if (auto saved = store_.Save(); !saved.ok()) {
-    store_.state().loops.pop_back();
-    (void)DetachLoop(loop.device, loop.inode, loop.dev);
-    return saved.error().WithContext(what);
-  }
-  return DeviceResponse{loop.device};
-}
-
-Result<EmptyResponse> HelperService::Do(const LoopDetachRequest& q, UniqueFd*) {
-  std::lock_guard lock(mu_);
-  HelperState& state = store_.state();
-  LoopRecord* rec = state.FindLoop(q.device);
-  if (rec == nullptr) {
-    return Error(Code::kPermissionDenied,
-                 "detach loop " + Quote(q.device) + ": the helper did not attach it");
-  }
-  BANGER_RETURN_IF_ERROR(DetachLoop(rec->device, rec->inode, rec->dev));
-  state.loops.erase(state.loops.begin() + (rec - state.loops.data()));
-  BANGER_RETURN_IF_ERROR(store_.Save());
-  return EmptyResponse{};
-}
-
-// ---- device-mapper ----------------------------------------------------------------
-
-Result<DeviceResponse> HelperService::Do(const DmSnapshotCreateRequest& q, UniqueFd*) {
-  std::string what = "create snapshot " + Quote(q.name);
-  std::string dmsetup = FindProgram("dmsetup");
-  if (auto st = CheckDeviceMapper(config_.dm_control, dmsetup); !st.ok()) {
-    return st.error().WithContext(what);
-  }
-  std::lock_guard lock(mu_);
-  HelperState& state = store_.state();
-  for (const std::string* device : {&q.origin, &q.cow}) {
-    if (state.FindLoop(*device) == nullptr) {
-      return Error(Code::kPermissionDenied,
-                   what + ": " + Quote(*device) + " was not attached by the helper");
+Status HelperService::RemoveJail(const JailRecord& jail) {
+  std::string what = "remove the jail of vm " + Quote(jail.vm);
+  if (ProcessAlive(static_cast<pid_t>(jail.pid), jail.start_ticks)) {
+    if (auto st = KillProcess(static_cast<pid_t>(jail.pid), jail.start_ticks); !st.ok()) {
+      return st.error().WithContext(what);
     }
   }
-  if (state.FindDm(q.name) != nullptr) {
-    return Error(Code::kAlreadyExists, what + ": it exists already");
-  }
-  BANGER_ASSIGN_OR_RETURN(uint64_t bytes, BlockDeviceSize(q.origin));
-  ExecRequest request;
-  request.argv = DmCreateArgv(dmsetup, q.name,
-                              DmSnapshotTable(bytes / 512, q.origin, q.cow, q.persistent,
-                                              q.chunk_sectors));
-  request.timeout = std::chrono::seconds(30);
-  if (auto r = RunChecked(runner(), request); !r.ok()) return r.error().WithContext(what);
-  state.dm.push_back({q.name});
-  BANGER_RETURN_IF_ERROR(store_.Save());
-  return DeviceResponse{DmDevicePath(q.name)};
+  // The jailed uid could write below root/; RemoveTree never follows the
+  // symlinks it may have left there.
+  if (auto st = RemoveTree(jail.dir); !st.ok()) return st.error().WithContext(what);
+  return OkStatus();
 }
 
-Result<EmptyResponse> HelperService::Do(const DmSnapshotRemoveRequest& q, UniqueFd*) {
-  std::string what = "remove snapshot " + Quote(q.name);
-  std::string dmsetup = FindProgram("dmsetup");
-  if (auto st = CheckDeviceMapper(config_.dm_control, dmsetup); !st.ok()) {
-    return st.error().WithContext(what);
+Result<JailResponse> HelperService::StartJail(const JailStartRequest& q, UniqueFd console) {
+  std::string what = "start the jail of vm " + Quote(q.vm);
+  if (!config_.jailer) {
+    return FailedPrecondition(what + ": this helper was started without --jailer; restart "
+                                     "it with --jailer PATH --firecracker PATH");
   }
+  if (!console.valid()) {
+    return InvalidArgument(what + ": the request carries no console descriptor");
+  }
+  const JailerSetup& setup = *config_.jailer;
+  const uid_t owner = config_.owner_uid;
+  BANGER_ASSIGN_OR_RETURN(std::string id, JailId(owner, q.vm));
+  const std::string dir = JailDir(setup, id);
+
   std::lock_guard lock(mu_);
   HelperState& state = store_.state();
-  DmRecord* rec = state.FindDm(q.name);
-  if (rec == nullptr) {
-    return Error(Code::kPermissionDenied, what + ": the helper did not create it");
+  if (JailRecord* old = state.FindJail(q.vm)) {
+    if (ProcessAlive(static_cast<pid_t>(old->pid), old->start_ticks)) {
+      return Error(Code::kBusy, what + ": its jailed Firecracker (pid " +
+                                    std::to_string(old->pid) + ") is still running");
+    }
+    BANGER_RETURN_IF_ERROR(RemoveJail(*old));
+    state.jails.erase(state.jails.begin() + (old - state.jails.data()));
+    BANGER_RETURN_IF_ERROR(store_.Save());
   }
-  ExecRequest request;
-  request.argv = DmRemoveArgv(dmsetup, q.name);
-  request.timeout = std::chrono::seconds(30);
-  if (auto r = RunChecked(runner(), request); !r.ok()) return r.error().WithContext(what);
-  state.dm.erase(state.dm.begin() + (rec - state.dm.data()));
-  BANGER_RETURN_IF_ERROR(store_.Save());
-  return EmptyResponse{};
+
+  std::vector<JailFile> files = {{kJailKernel, q.kernel}};
+  if (!q.initrd.empty()) files.push_back({kJailInitrd, q.initrd});
+  for (const JailDrive& d : q.drives) files.push_back({JailDriveName(d.id), d.path});
+  if (auto st = StageJail(dir, files, owner); !st.ok()) return st.error().WithContext(what);
+
+  DetachedCommand command;
+  command.argv = JailerArgv(setup, id, owner, OwnerGid(owner));
+  command.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+  command.stdout_fd = console.get();
+  command.stderr_fd = console.get();
+  auto pid = SpawnDetached(command);
+  console.Reset();
+  if (!pid.ok()) {
+    (void)RemoveTree(dir);
+    return pid.error().WithContext(what);
+  }
+  JailRecord record{q.vm, dir, static_cast<uint32_t>(*pid), ProcessStartTicks(*pid)};
+  state.jails.push_back(record);
+  if (auto saved = store_.Save(); !saved.ok()) {
+    state.jails.pop_back();
+    (void)RemoveJail(record);
+    return saved.error().WithContext(what);
+  }
+  return JailResponse{record.pid, JoinPath(dir, "root")};
 }
 
-// ---- sockets ------------------------------------------------------------------------
-
-Result<EmptyResponse> HelperService::Do(const ChownSocketRequest& q, UniqueFd*) {
-  BANGER_RETURN_IF_ERROR(ChownSocket(q.path, config_.allowed_socket_dirs, config_.owner_uid));
+Result<EmptyResponse> HelperService::Do(const JailRemoveRequest& q, UniqueFd*) {
+  std::lock_guard lock(mu_);
+  HelperState& state = store_.state();
+  JailRecord* rec = state.FindJail(q.vm);
+  if (rec == nullptr) return EmptyResponse{};  // nothing of this VM's is jailed
+  BANGER_RETURN_IF_ERROR(RemoveJail(*rec));
+  state.jails.erase(state.jails.begin() + (rec - state.jails.data()));
+  BANGER_RETURN_IF_ERROR(store_.Save());
   return EmptyResponse{};
 }
 

@@ -13,11 +13,13 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "helper/jail.h"
 #include "helper/protocol/protocol.h"
 #include "helper/state_store.h"
 #include "reconciler/os/exec.h"
@@ -28,9 +30,8 @@ namespace banger::helper {
 struct HelperConfig {
   uid_t owner_uid = 0;
   std::string state_dir = "/var/lib/banger-helper";
-  std::vector<std::string> allowed_socket_dirs;  // for chown_socket
-  CommandRunner* runner = nullptr;               // nullptr: SystemRunner()
-  std::string dm_control = "/dev/mapper/control";
+  CommandRunner* runner = nullptr;     // nullptr: SystemRunner()
+  std::optional<JailerSetup> jailer;   // unset: jail_start is refused
 };
 
 // What goes back to the peer: a response frame and, for taps, their fd.
@@ -43,10 +44,12 @@ class HelperService {
  public:
   static Result<std::unique_ptr<HelperService>> Create(HelperConfig config);
 
-  // Decodes, validates and runs one request frame. Never fails: a bad
-  // request or a failed operation becomes an error response.
-  Reply HandleFrame(std::string_view frame);
-  Reply Handle(const Request& request);
+  // Decodes, validates and runs one request frame with the descriptor it
+  // carried (if any). Never fails: a bad request or a failed operation
+  // becomes an error response. Only jail_start takes a descriptor; any
+  // other request that carries one is refused.
+  Reply HandleFrame(std::string_view frame, UniqueFd fd = UniqueFd());
+  Reply Handle(const Request& request, UniqueFd fd = UniqueFd());
 
   uid_t owner_uid() const { return config_.owner_uid; }
 
@@ -63,11 +66,12 @@ class HelperService {
   Result<ListTapsResponse> Do(const ListTapsRequest& q, UniqueFd* fd);
   Result<EmptyResponse> Do(const NatEnableRequest& q, UniqueFd* fd);
   Result<EmptyResponse> Do(const NatDisableRequest& q, UniqueFd* fd);
-  Result<DeviceResponse> Do(const LoopAttachRequest& q, UniqueFd* fd);
-  Result<EmptyResponse> Do(const LoopDetachRequest& q, UniqueFd* fd);
-  Result<DeviceResponse> Do(const DmSnapshotCreateRequest& q, UniqueFd* fd);
-  Result<EmptyResponse> Do(const DmSnapshotRemoveRequest& q, UniqueFd* fd);
-  Result<EmptyResponse> Do(const ChownSocketRequest& q, UniqueFd* fd);
+  Result<JailResponse> StartJail(const JailStartRequest& q, UniqueFd console);
+  Result<EmptyResponse> Do(const JailRemoveRequest& q, UniqueFd* fd);
+
+  // Kills the recorded jailer if it still runs and removes its directory;
+  // the caller holds mu_ and drops the record.
+  Status RemoveJail(const JailRecord& jail);
 
   CommandRunner& runner() { return config_.runner ? *config_.runner : SystemRunner(); }
 

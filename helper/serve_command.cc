@@ -13,7 +13,7 @@
 #include "helper/helper_service.h"
 #include "helper/protocol/names.h"
 #include "helper/protocol/protocol.h"
-#include "helper/owner_paths.h"
+#include "helper/jail.h"
 #include "reconciler/os/fs.h"
 
 namespace banger::helper {
@@ -22,7 +22,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: banger-helper serve --owner UID [--socket PATH] [--state-dir DIR] "
-    "[--allow-dir DIR]...";
+    "[--jailer PATH --firecracker PATH [--jail-dir DIR]]";
 
 Result<uid_t> ParseUid(const std::string& text) {
   uint32_t uid = 0;
@@ -42,7 +42,7 @@ Result<ServeOptions> ParseServeOptions(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& flag = args[i];
     if (flag != "--owner" && flag != "--socket" && flag != "--state-dir" &&
-        flag != "--allow-dir") {
+        flag != "--jailer" && flag != "--firecracker" && flag != "--jail-dir") {
       return InvalidArgument("unknown argument " + Quote(flag) + "; " + kUsage);
     }
     if (i + 1 >= args.size()) return InvalidArgument(flag + " needs a value");
@@ -57,17 +57,22 @@ Result<ServeOptions> ParseServeOptions(const std::vector<std::string>& args) {
     }
     if (flag == "--socket") options.socket_path = value;
     if (flag == "--state-dir") options.state_dir = value;
-    if (flag == "--allow-dir") options.allow_dirs.push_back(value);
+    if (flag == "--jailer") options.jailer = value;
+    if (flag == "--firecracker") options.firecracker = value;
+    if (flag == "--jail-dir") options.jail_dir = value;
   }
   if (!have_owner) return InvalidArgument(std::string("--owner is required; ") + kUsage);
+  if (options.jailer.empty() != options.firecracker.empty()) {
+    return InvalidArgument("--jailer and --firecracker go together; " + std::string(kUsage));
+  }
   return options;
 }
 
 Status Serve(const ServeOptions& options, int stop_fd, LogFn log) {
   if (geteuid() != 0) {
     return Error(Code::kPermissionDenied,
-                 "banger-helper must run as root (it creates taps, NAT rules and loop "
-                 "devices); start it with sudo");
+                 "banger-helper must run as root (it creates taps and NAT rules and "
+                 "starts the Firecracker jailer); start it with sudo");
   }
   std::string socket_path = options.socket_path.empty()
                                 ? DefaultSocketPath(options.owner_uid)
@@ -85,8 +90,10 @@ Status Serve(const ServeOptions& options, int stop_fd, LogFn log) {
   HelperConfig config;
   config.owner_uid = options.owner_uid;
   config.state_dir = options.state_dir;
-  config.allowed_socket_dirs = DefaultAllowedSocketDirs(options.owner_uid);
-  for (const std::string& dir : options.allow_dirs) config.allowed_socket_dirs.push_back(dir);
+  if (!options.jailer.empty()) {
+    config.jailer = JailerSetup{options.jailer, options.firecracker, options.jail_dir};
+    BANGER_RETURN_IF_ERROR(CheckJailerSetup(*config.jailer));
+  }
   BANGER_ASSIGN_OR_RETURN(std::unique_ptr<HelperService> service,
                           HelperService::Create(std::move(config)));
   BANGER_ASSIGN_OR_RETURN(Server server, Server::Listen(socket_path, service.get(), log));

@@ -1,11 +1,13 @@
 // `banger-helper serve` (also reachable as `banger helper serve`): options,
 // startup checks and the signal-driven serve loop.
 //
-//   serve --owner UID [--socket PATH] [--state-dir DIR] [--allow-dir DIR]...
+//   serve --owner UID [--socket PATH] [--state-dir DIR]
+//         [--jailer PATH --firecracker PATH [--jail-dir DIR]]
 //
 // Defaults: socket DefaultSocketPath(UID) in /run/banger (created root-owned
-// 0755), state dir /var/lib/banger-helper (0700), chown_socket allowed in the
-// owner's home and /run/user/UID.
+// 0755), state dir /var/lib/banger-helper (0700). Without --jailer the
+// helper refuses jail_start; --jail-dir defaults to the jailer's own
+// /srv/jailer and must be on the filesystem of the owner's banger state.
 #pragma once
 
 #include <sys/types.h>
@@ -22,7 +24,9 @@ struct ServeOptions {
   uid_t owner_uid = 0;
   std::string socket_path;  // empty: DefaultSocketPath(owner_uid)
   std::string state_dir = "/var/lib/banger-helper";
-  std::vector<std::string> allow_dirs;  // added to DefaultAllowedSocketDirs
+  std::string jailer;       // empty: no jailed Firecracker
+  std::string firecracker;  // required with jailer
+  std::string jail_dir = "/srv/jailer";
 };
 
 // Parses the arguments after "serve". Errors name the flag.

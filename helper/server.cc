@@ -120,7 +120,7 @@ Status Server::Run(int stop_fd) {
         break;
       }
       if (frame->eof) break;
-      Reply reply = service_->HandleFrame(frame->data);
+      Reply reply = service_->HandleFrame(frame->data, std::move(frame->fd));
       if (!SendFrame(conn->fd.get(), reply.frame, reply.fd.get()).ok()) break;
     }
     conn->done = true;
@@ -152,7 +152,7 @@ Status Server::Run(int stop_fd) {
                                Code::kPermissionDenied,
                                "root helper: uid " + std::to_string(cred.uid) +
                                    " is not allowed; this helper serves uid " +
-                                   std::to_string(owner))));
+                                   std::to_string(owner) + " and root")));
       continue;
     }
     if (connections.size() >= kMaxConnections) {

@@ -1,8 +1,10 @@
 // The helper's listening socket and connections.
 //
 // SOCK_SEQPACKET unix socket; each accepted peer is checked with SO_PEERCRED
-// and served only if it is the owner uid or root. A refused peer receives one
-// error response and is disconnected. Each connection has its own thread and
+// and served only if it is the owner uid or root. Root is admitted because
+// it could perform every operation itself: serving it grants nothing, and
+// lets an administrator (or `sudo banger doctor`) use the owner's helper. A
+// refused peer receives one error response and is disconnected. Each connection has its own thread and
 // handles one request at a time, in order.
 #pragma once
 
@@ -20,7 +22,7 @@ namespace banger::helper {
 
 using LogFn = std::function<void(std::string_view line)>;
 
-// Whether a peer uid may use a helper serving `owner`.
+// Whether a peer uid may use a helper serving `owner`: the owner or root.
 bool PeerAllowed(uid_t peer, uid_t owner);
 
 class Server {

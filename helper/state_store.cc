@@ -36,14 +36,11 @@ BridgeRecord* HelperState::FindBridge(const std::string& name) {
 TapRecord* HelperState::FindTap(const std::string& name) {
   return FindBy(taps, name, &TapRecord::name);
 }
-LoopRecord* HelperState::FindLoop(const std::string& device) {
-  return FindBy(loops, device, &LoopRecord::device);
-}
 NatRecord* HelperState::FindNat(const std::string& address) {
   return FindBy(nat, address, &NatRecord::address);
 }
-DmRecord* HelperState::FindDm(const std::string& name) {
-  return FindBy(dm, name, &DmRecord::name);
+JailRecord* HelperState::FindJail(const std::string& vm) {
+  return FindBy(jails, vm, &JailRecord::vm);
 }
 
 std::string EncodeState(const HelperState& s) {
@@ -54,15 +51,13 @@ std::string EncodeState(const HelperState& s) {
   for (const auto& t : s.taps) {
     j["taps"].push_back({{"name", t.name}, {"bridge", t.bridge}, {"vm", t.vm}});
   }
-  j["loops"] = json::array();
-  for (const auto& l : s.loops) {
-    j["loops"].push_back({{"device", l.device}, {"backing", l.backing},
-                          {"inode", l.inode}, {"dev", l.dev}});
-  }
   j["nat"] = json::array();
   for (const auto& n : s.nat) j["nat"].push_back({{"address", n.address}, {"bridge", n.bridge}});
-  j["dm"] = json::array();
-  for (const auto& d : s.dm) j["dm"].push_back({{"name", d.name}});
+  j["jails"] = json::array();
+  for (const auto& r : s.jails) {
+    j["jails"].push_back({{"vm", r.vm}, {"dir", r.dir}, {"pid", r.pid},
+                          {"start_ticks", r.start_ticks}});
+  }
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -83,14 +78,16 @@ Result<HelperState> DecodeState(const std::string& text) {
       s.taps.push_back({t.at("name").get<std::string>(), t.at("bridge").get<std::string>(),
                         t.at("vm").get<std::string>()});
     }
-    for (const auto& l : j.at("loops")) {
-      s.loops.push_back({l.at("device").get<std::string>(), l.at("backing").get<std::string>(),
-                         l.at("inode").get<uint64_t>(), l.at("dev").get<uint64_t>()});
-    }
     for (const auto& n : j.at("nat")) {
       s.nat.push_back({n.at("address").get<std::string>(), n.at("bridge").get<std::string>()});
     }
-    for (const auto& d : j.at("dm")) s.dm.push_back({d.at("name").get<std::string>()});
+    // Records written before jails existed have no "jails".
+    if (j.contains("jails")) {
+      for (const auto& r : j.at("jails")) {
+        s.jails.push_back({r.at("vm").get<std::string>(), r.at("dir").get<std::string>(),
+                           r.at("pid").get<uint32_t>(), r.at("start_ticks").get<uint64_t>()});
+      }
+    }
     return s;
   } catch (const json::exception& e) {
     return Error(Code::kCorruption, std::string("malformed record: ") + e.what());
@@ -118,9 +115,10 @@ Result<StateStore> StateStore::Open(const std::string& dir, uid_t owner) {
 
 Status StateStore::Save() {
   // Temp file + rename keeps the record whole if the helper dies mid-write.
-  // No fsync: everything recorded (taps, bridges, loop devices, NAT rules)
-  // vanishes at a host reboot anyway, and the fsyncs would put tens of
-  // milliseconds on every VM start (assign_tap) of a busy host.
+  // No fsync: taps, bridges, jailed processes and NAT rules vanish at a host
+  // reboot anyway, and the fsyncs would put tens of milliseconds on every VM
+  // start (assign_tap) of a busy host. A jail directory outlives a reboot;
+  // losing its record only makes jail_start refuse it, naming the path.
   std::string tmp = path_ + ".tmp";
   std::string text = EncodeState(state_);
   UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));

@@ -1,8 +1,8 @@
 // The helper's record of what it created, one JSON file per owner uid in a
 // root-owned directory (default /var/lib/banger-helper/<uid>.json, 0600).
 //
-// The record is the helper's authority: it touches a link, loop device,
-// device-mapper target or NAT rule only when the record says it made it, so
+// The record is the helper's authority: it touches a link, jail or NAT
+// rule only when the record says it made it, so
 // a request naming `eth0`, `lo` or someone else's `bg` link is refused even
 // though the name passes validation. Writes replace the file by rename, so a
 // reader never sees half a record.
@@ -29,35 +29,30 @@ struct TapRecord {
   std::string vm;  // empty while free
 };
 
-struct LoopRecord {
-  std::string device;   // "/dev/loop7"
-  std::string backing;  // the file's path at attach time
-  uint64_t inode = 0;   // identity of the backing file, checked on detach
-  uint64_t dev = 0;
-};
-
 struct NatRecord {
   std::string address;  // the guest's IPv4 address
   std::string bridge;
 };
 
-struct DmRecord {
-  std::string name;
+// A jail the helper made and the jailer it started there.
+struct JailRecord {
+  std::string vm;
+  std::string dir;           // <jail base>/firecracker/<id>
+  uint32_t pid = 0;
+  uint64_t start_ticks = 0;  // tells the jailed process from a recycled PID
 };
 
 struct HelperState {
   uint32_t owner_uid = 0;
   std::vector<BridgeRecord> bridges;
   std::vector<TapRecord> taps;
-  std::vector<LoopRecord> loops;
   std::vector<NatRecord> nat;
-  std::vector<DmRecord> dm;
+  std::vector<JailRecord> jails;
 
   BridgeRecord* FindBridge(const std::string& name);
   TapRecord* FindTap(const std::string& name);
-  LoopRecord* FindLoop(const std::string& device);
   NatRecord* FindNat(const std::string& address);
-  DmRecord* FindDm(const std::string& name);
+  JailRecord* FindJail(const std::string& vm);
 };
 
 std::string EncodeState(const HelperState& state);

@@ -70,7 +70,7 @@ const std::map<std::string, std::vector<std::string>>& KnownKeys() {
   static const auto* keys = new std::map<std::string, std::vector<std::string>>{
       {"", {"settings", "kernel", "image", "file_sync", "vm"}},
       {"settings",
-       {"bridge", "subnet", "vmm", "state_dir", "kernel_catalog", "image_max_size",
+       {"bridge", "subnet", "vmm", "jailer", "state_dir", "kernel_catalog", "image_max_size",
         "image_max_files"}},
       {"kernel", {"name", "deb", "path", "url", "sha256", "catalog"}},
       {"kernel.path", {"kernel", "initrd", "modules"}},
@@ -132,6 +132,15 @@ Settings DecodeSettings(TableReader& t, const std::string& base_dir) {
       t.ValueError("vmm", "unknown vmm " + Quote(*vmm) +
                               ": expected 'auto', 'qemu' or 'firecracker'" +
                               DidYouMean(*vmm, kVmms));
+  }
+  if (auto jailer = t.Bool("jailer")) {
+    // The jailer runs Firecracker only; under "auto" a VM could boot with
+    // QEMU and silently run unjailed.
+    if (*jailer && s.vmm != "firecracker")
+      t.ValueError("jailer", "needs vmm = \"firecracker\" (the jailer runs only Firecracker), "
+                             "not " + Quote(s.vmm));
+    else
+      s.jailer = *jailer;
   }
   if (auto dir = t.String("state_dir")) {
     if (dir->empty())

@@ -31,6 +31,7 @@ struct Settings {
   std::string bridge = "bg0";
   std::string subnet = "172.30.0.0/24";  // host takes the first address
   std::string vmm = "auto";               // auto | qemu | firecracker
+  bool jailer = false;                    // Firecracker through its jailer (vmm = firecracker)
   std::string state_dir;                  // empty: $XDG_STATE_HOME/banger
   std::string kernel_catalog;             // extra catalog file; empty: none
   // Caps on what one image build may unpack (OCI layers, tar sources): a
@@ -40,7 +41,7 @@ struct Settings {
   SourceLocation where;
 
   bool operator==(const Settings& o) const {
-    return bridge == o.bridge && subnet == o.subnet && vmm == o.vmm &&
+    return bridge == o.bridge && subnet == o.subnet && vmm == o.vmm && jailer == o.jailer &&
            state_dir == o.state_dir && kernel_catalog == o.kernel_catalog &&
            image_max_size == o.image_max_size && image_max_files == o.image_max_files;
   }

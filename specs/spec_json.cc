@@ -213,6 +213,7 @@ json ToJson(const Settings& s) {
   j["bridge"] = s.bridge;
   j["subnet"] = s.subnet;
   j["vmm"] = s.vmm;
+  j["jailer"] = s.jailer;
   PutIfSet(j, "state_dir", s.state_dir);
   PutIfSet(j, "kernel_catalog", s.kernel_catalog);
   j["image_max_size"] = s.image_max_size;
@@ -303,6 +304,7 @@ Result<Settings> SettingsFromJson(const json& j) {
   // keep the defaults.
   BANGER_RETURN_IF_ERROR(r.Optional("image_max_size", s.image_max_size));
   BANGER_RETURN_IF_ERROR(r.Optional("image_max_files", s.image_max_files));
+  BANGER_RETURN_IF_ERROR(r.Optional("jailer", s.jailer));
   BANGER_RETURN_IF_ERROR(r.Finish());
   return s;
 }

@@ -155,39 +155,28 @@ const std::map<std::string, Decoder, std::less<>>& Decoders() {
          BANGER_ASSIGN_OR_RETURN(q.address, r.String("address"));
          return Request(std::move(q));
        }},
-      {LoopAttachRequest::kOp,
+      {JailStartRequest::kOp,
        [](FieldReader& r) -> Result<Request> {
-         LoopAttachRequest q;
-         BANGER_ASSIGN_OR_RETURN(q.path, r.String("path"));
-         BANGER_ASSIGN_OR_RETURN(q.read_only, r.Bool("read_only"));
+         JailStartRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.vm, r.String("vm"));
+         BANGER_ASSIGN_OR_RETURN(q.kernel, r.String("kernel"));
+         BANGER_ASSIGN_OR_RETURN(q.initrd, r.String("initrd"));
+         BANGER_ASSIGN_OR_RETURN(const json* drives, r.Array("drives"));
+         for (const json& item : *drives) {
+           if (!item.is_object()) return r.Fail("drives", "must hold objects");
+           FieldReader dr(item, "request 'jail_start': drive");
+           JailDrive d;
+           BANGER_ASSIGN_OR_RETURN(d.id, dr.String("id"));
+           BANGER_ASSIGN_OR_RETURN(d.path, dr.String("path"));
+           BANGER_RETURN_IF_ERROR(dr.Finish());
+           q.drives.push_back(std::move(d));
+         }
          return Request(std::move(q));
        }},
-      {LoopDetachRequest::kOp,
+      {JailRemoveRequest::kOp,
        [](FieldReader& r) -> Result<Request> {
-         LoopDetachRequest q;
-         BANGER_ASSIGN_OR_RETURN(q.device, r.String("device"));
-         return Request(std::move(q));
-       }},
-      {DmSnapshotCreateRequest::kOp,
-       [](FieldReader& r) -> Result<Request> {
-         DmSnapshotCreateRequest q;
-         BANGER_ASSIGN_OR_RETURN(q.name, r.String("name"));
-         BANGER_ASSIGN_OR_RETURN(q.origin, r.String("origin"));
-         BANGER_ASSIGN_OR_RETURN(q.cow, r.String("cow"));
-         BANGER_ASSIGN_OR_RETURN(q.persistent, r.Bool("persistent"));
-         BANGER_ASSIGN_OR_RETURN(q.chunk_sectors, r.Uint32("chunk_sectors"));
-         return Request(std::move(q));
-       }},
-      {DmSnapshotRemoveRequest::kOp,
-       [](FieldReader& r) -> Result<Request> {
-         DmSnapshotRemoveRequest q;
-         BANGER_ASSIGN_OR_RETURN(q.name, r.String("name"));
-         return Request(std::move(q));
-       }},
-      {ChownSocketRequest::kOp,
-       [](FieldReader& r) -> Result<Request> {
-         ChownSocketRequest q;
-         BANGER_ASSIGN_OR_RETURN(q.path, r.String("path"));
+         JailRemoveRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.vm, r.String("vm"));
          return Request(std::move(q));
        }},
   };
@@ -225,31 +214,28 @@ struct Validator {
   Status operator()(const NatDisableRequest& q) const {
     return CheckParse(c, "address", ParseIpv4(q.address));
   }
-  Status operator()(const LoopAttachRequest& q) const {
-    return Check(c, "path", ValidateCleanAbsolutePath(q.path));
-  }
-  Status operator()(const LoopDetachRequest& q) const {
-    return Check(c, "device", ValidateLoopDevice(q.device));
-  }
-  Status operator()(const DmSnapshotCreateRequest& q) const {
-    BANGER_RETURN_IF_ERROR(Check(c, "name", ValidateDmName(q.name)));
-    BANGER_RETURN_IF_ERROR(Check(c, "origin", ValidateLoopDevice(q.origin)));
-    BANGER_RETURN_IF_ERROR(Check(c, "cow", ValidateLoopDevice(q.cow)));
-    if (q.origin == q.cow) {
-      return InvalidArgument(c + ": field 'cow': must differ from 'origin'");
+  Status operator()(const JailStartRequest& q) const {
+    BANGER_RETURN_IF_ERROR(Check(c, "vm", ValidateVmName(q.vm)));
+    BANGER_RETURN_IF_ERROR(Check(c, "kernel", ValidateCleanAbsolutePath(q.kernel)));
+    if (!q.initrd.empty()) {
+      BANGER_RETURN_IF_ERROR(Check(c, "initrd", ValidateCleanAbsolutePath(q.initrd)));
     }
-    uint32_t n = q.chunk_sectors;
-    if (n < 8 || n > 2048 || (n & (n - 1)) != 0) {
-      return InvalidArgument(c + ": field 'chunk_sectors': " + std::to_string(n) +
-                             " is not a power of two in 8..2048");
+    if (q.drives.empty() || q.drives.size() > kMaxJailDrives) {
+      return InvalidArgument(c + ": field 'drives': " + std::to_string(q.drives.size()) +
+                             " drives; 1 to " + std::to_string(kMaxJailDrives) + " are allowed");
+    }
+    std::set<std::string> ids;
+    for (const JailDrive& d : q.drives) {
+      BANGER_RETURN_IF_ERROR(Check(c, "drives", ValidateJailDriveId(d.id)));
+      if (!ids.insert(d.id).second) {
+        return InvalidArgument(c + ": field 'drives': drive " + Quote(d.id) + " appears twice");
+      }
+      BANGER_RETURN_IF_ERROR(Check(c, "drives", ValidateCleanAbsolutePath(d.path)));
     }
     return OkStatus();
   }
-  Status operator()(const DmSnapshotRemoveRequest& q) const {
-    return Check(c, "name", ValidateDmName(q.name));
-  }
-  Status operator()(const ChownSocketRequest& q) const {
-    return Check(c, "path", ValidateCleanAbsolutePath(q.path));
+  Status operator()(const JailRemoveRequest& q) const {
+    return Check(c, "vm", ValidateVmName(q.vm));
   }
 };
 
@@ -276,20 +262,14 @@ struct Encoder {
     j["bridge"] = q.bridge;
   }
   void operator()(const NatDisableRequest& q) const { j["address"] = q.address; }
-  void operator()(const LoopAttachRequest& q) const {
-    j["path"] = q.path;
-    j["read_only"] = q.read_only;
+  void operator()(const JailStartRequest& q) const {
+    j["vm"] = q.vm;
+    j["kernel"] = q.kernel;
+    j["initrd"] = q.initrd;
+    j["drives"] = json::array();
+    for (const JailDrive& d : q.drives) j["drives"].push_back({{"id", d.id}, {"path", d.path}});
   }
-  void operator()(const LoopDetachRequest& q) const { j["device"] = q.device; }
-  void operator()(const DmSnapshotCreateRequest& q) const {
-    j["name"] = q.name;
-    j["origin"] = q.origin;
-    j["cow"] = q.cow;
-    j["persistent"] = q.persistent;
-    j["chunk_sectors"] = q.chunk_sectors;
-  }
-  void operator()(const DmSnapshotRemoveRequest& q) const { j["name"] = q.name; }
-  void operator()(const ChownSocketRequest& q) const { j["path"] = q.path; }
+  void operator()(const JailRemoveRequest& q) const { j["vm"] = q.vm; }
 };
 
 Result<json> ParseObject(std::string_view frame, const char* what) {
@@ -385,10 +365,11 @@ Result<TapResponse> FromJson(FieldReader& r, TapResponse*) {
   return t;
 }
 
-Result<DeviceResponse> FromJson(FieldReader& r, DeviceResponse*) {
-  DeviceResponse d;
-  BANGER_ASSIGN_OR_RETURN(d.device, r.String("device"));
-  return d;
+Result<JailResponse> FromJson(FieldReader& r, JailResponse*) {
+  JailResponse j;
+  BANGER_ASSIGN_OR_RETURN(j.pid, r.Uint32("pid"));
+  BANGER_ASSIGN_OR_RETURN(j.root, r.String("root"));
+  return j;
 }
 
 Result<ListTapsResponse> FromJson(FieldReader& r, ListTapsResponse*) {
@@ -417,7 +398,9 @@ std::string EncodeResponse(const PingResponse& p) {
 
 std::string EncodeResponse(const TapResponse& t) { return Ok({{"name", t.name}}); }
 
-std::string EncodeResponse(const DeviceResponse& d) { return Ok({{"device", d.device}}); }
+std::string EncodeResponse(const JailResponse& j) {
+  return Ok({{"pid", j.pid}, {"root", j.root}});
+}
 
 std::string EncodeResponse(const ListTapsResponse& list) {
   json taps = json::array();
@@ -468,6 +451,6 @@ template Result<EmptyResponse> DecodeResponse<EmptyResponse>(std::string_view);
 template Result<PingResponse> DecodeResponse<PingResponse>(std::string_view);
 template Result<TapResponse> DecodeResponse<TapResponse>(std::string_view);
 template Result<ListTapsResponse> DecodeResponse<ListTapsResponse>(std::string_view);
-template Result<DeviceResponse> DecodeResponse<DeviceResponse>(std::string_view);
+template Result<JailResponse> DecodeResponse<JailResponse>(std::string_view);
 
 }  // namespace banger::helper

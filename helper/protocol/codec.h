@@ -34,7 +34,7 @@ std::string EncodeResponse(const EmptyResponse& response);
 std::string EncodeResponse(const PingResponse& response);
 std::string EncodeResponse(const TapResponse& response);
 std::string EncodeResponse(const ListTapsResponse& response);
-std::string EncodeResponse(const DeviceResponse& response);
+std::string EncodeResponse(const JailResponse& response);
 std::string EncodeErrorResponse(const Error& error);
 
 // Decodes a response frame expected to hold R. An error response becomes the

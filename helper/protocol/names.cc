@@ -55,8 +55,15 @@ Status ValidateLinkName(std::string_view name) {
   return ValidatePrefixedName(name, kMaxLinkNameLength, "an interface name");
 }
 
-Status ValidateDmName(std::string_view name) {
-  return ValidatePrefixedName(name, 64, "a device-mapper name");
+Status ValidateJailDriveId(std::string_view id) {
+  if (id.empty() || id.size() > 32) {
+    return InvalidArgument("drive id " + Quote(id) + " must have 1 to 32 characters");
+  }
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    if (!ok) return InvalidArgument(BadChar(id, c, "[a-z0-9-]"));
+  }
+  return OkStatus();
 }
 
 Status ValidateVmName(std::string_view name) {
@@ -95,20 +102,6 @@ Status ValidateCleanAbsolutePath(std::string_view path) {
       return InvalidArgument(Quote(path) + " has a " + Quote(part) + " component");
     }
     start = end + 1;
-  }
-  return OkStatus();
-}
-
-Status ValidateLoopDevice(std::string_view device) {
-  constexpr std::string_view kPrefix = "/dev/loop";
-  if (device.substr(0, kPrefix.size()) != kPrefix || device.size() == kPrefix.size() ||
-      device.size() > kPrefix.size() + 6) {
-    return InvalidArgument(Quote(device) + " is not a loop device (/dev/loopN)");
-  }
-  for (char c : device.substr(kPrefix.size())) {
-    if (c < '0' || c > '9') {
-      return InvalidArgument(Quote(device) + " is not a loop device (/dev/loopN)");
-    }
   }
   return OkStatus();
 }

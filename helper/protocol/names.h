@@ -20,14 +20,14 @@ Status ValidateLinkName(std::string_view name);
 // A VM name as the engine spells it: 1-64 characters of [A-Za-z0-9._-].
 Status ValidateVmName(std::string_view name);
 
-// A device-mapper name banger may manage: kLinkPrefix, [a-z0-9-], <= 64.
-Status ValidateDmName(std::string_view name);
+// A drive id in a jail_start request: 1-32 characters of [a-z0-9-].
+Status ValidateJailDriveId(std::string_view id);
+
+// The most drives one jailed VM may have.
+inline constexpr size_t kMaxJailDrives = 8;
 
 // An absolute path with no empty, "." or ".." component and no trailing '/'.
 Status ValidateCleanAbsolutePath(std::string_view path);
-
-// "/dev/loopN".
-Status ValidateLoopDevice(std::string_view device);
 
 // Dotted-quad IPv4, host byte order on success.
 Result<uint32_t> ParseIpv4(std::string_view text);

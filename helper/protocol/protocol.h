@@ -16,7 +16,7 @@
 namespace banger::helper {
 
 // Bumped on any incompatible change of a request or response shape.
-inline constexpr int kProtocolVersion = 1;
+inline constexpr int kProtocolVersion = 2;
 
 // Every link the helper touches starts with this prefix; taps made by the
 // engine's pool use kTapPrefix.
@@ -53,9 +53,18 @@ struct ListTapsResponse {
   std::vector<TapInfo> taps;
 };
 
-struct DeviceResponse {
-  std::string device;  // "/dev/loop7", "/dev/mapper/bg-web0"
+// A jailed Firecracker: its PID (the jailer execs Firecracker in place) and
+// the jail's root directory as the host sees it.
+struct JailResponse {
+  uint32_t pid = 0;
+  std::string root;
 };
+
+// Names inside a jail (as Firecracker sees them, below "/").
+inline constexpr const char* kJailKernel = "vmlinux";
+inline constexpr const char* kJailInitrd = "initrd";
+inline constexpr const char* kJailApiSocket = "firecracker.sock";
+inline std::string JailDriveName(const std::string& id) { return "drive-" + id; }
 
 // ---- requests --------------------------------------------------------------
 
@@ -124,50 +133,40 @@ struct NatDisableRequest {
   std::string address;
 };
 
-struct LoopAttachRequest {
-  static constexpr const char* kOp = "loop_attach";
-  using Response = DeviceResponse;
-  std::string path;  // a regular file owned by the owner uid
-  bool read_only = false;
-};
-
-struct LoopDetachRequest {
-  static constexpr const char* kOp = "loop_detach";
-  using Response = EmptyResponse;
-  std::string device;  // "/dev/loopN", attached by this helper
-};
-
-// A device-mapper snapshot of `origin` with copy-on-write store `cow`; both
-// must be loop devices this helper attached.
-struct DmSnapshotCreateRequest {
-  static constexpr const char* kOp = "dm_snapshot_create";
-  using Response = DeviceResponse;
-  std::string name;
-  std::string origin;
-  std::string cow;
-  bool persistent = true;      // "P" (survives reboots) or "N"
-  uint32_t chunk_sectors = 8;  // a power of two, 512-byte sectors
-};
-
-struct DmSnapshotRemoveRequest {
-  static constexpr const char* kOp = "dm_snapshot_remove";
-  using Response = EmptyResponse;
-  std::string name;
-};
-
-// Gives a VMM's unix socket to the owner uid. The rule is in socket_ops.h.
-struct ChownSocketRequest {
-  static constexpr const char* kOp = "chown_socket";
-  using Response = EmptyResponse;
+// Starts Firecracker under the jailer for `vm`, as the owner (jail.h says
+// why). `kernel`, `initrd` (may be empty) and each drive must be the
+// owner's regular files on the jail directory's filesystem; they are hard-
+// linked into the jail as kJailKernel, kJailInitrd and JailDriveName(id).
+// The request carries one descriptor, the jailer's stdout and stderr (the
+// engine's console logger pipe). A previous jail of the VM whose process is
+// gone is removed first; one still running is refused (busy).
+struct JailDrive {
+  std::string id;    // "rootfs", "work": [a-z0-9-], 1-32 characters
   std::string path;
+};
+
+struct JailStartRequest {
+  static constexpr const char* kOp = "jail_start";
+  using Response = JailResponse;
+  std::string vm;
+  std::string kernel;
+  std::string initrd;
+  std::vector<JailDrive> drives;
+};
+
+// Kills the VM's jailed Firecracker if it still runs and removes its jail
+// directory. A VM without a jail is success.
+struct JailRemoveRequest {
+  static constexpr const char* kOp = "jail_remove";
+  using Response = EmptyResponse;
+  std::string vm;
 };
 
 using Request =
     std::variant<PingRequest, EnsureBridgeRequest, CreateTapRequest,
                  OpenTapRequest, AssignTapRequest, DeleteTapRequest,
                  ListTapsRequest, NatEnableRequest, NatDisableRequest,
-                 LoopAttachRequest, LoopDetachRequest, DmSnapshotCreateRequest,
-                 DmSnapshotRemoveRequest, ChownSocketRequest>;
+                 JailStartRequest, JailRemoveRequest>;
 
 // The operation name of a request: "create_tap".
 const char* OperationName(const Request& request);

@@ -1,6 +1,7 @@
 // How frames travel: one frame per SOCK_SEQPACKET message, so the kernel
-// keeps the boundaries and no length prefix is needed; a response may carry
-// one file descriptor as SCM_RIGHTS ancillary data on the same message.
+// keeps the boundaries and no length prefix is needed; a frame may carry one
+// file descriptor as SCM_RIGHTS ancillary data on the same message (a tap in
+// a response, the console pipe in a jail_start request).
 #pragma once
 
 #include <string>

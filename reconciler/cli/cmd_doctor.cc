@@ -123,7 +123,7 @@ void CheckStateDir(Report& r, const StateArgs& args) {
   }
   std::string detail = dir + " (" + where->source + ") on " + probe->fs_type;
   for (const char* vmm : {"qemu", "firecracker"}) {
-    auto m = disk::ChooseCowMethod(vmm, *probe, false);
+    auto m = disk::ChooseCowMethod(vmm, *probe);
     if (m.ok()) detail += std::string("; ") + vmm + ": " + disk::DescribeCowMethod(*m, *probe);
   }
   r.Ok("state dir", detail);

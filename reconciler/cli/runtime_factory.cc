@@ -8,6 +8,7 @@
 #include "reconciler/oci/oci_image_source.h"
 #include "reconciler/os/exec.h"
 #include "reconciler/os/fs.h"
+#include "reconciler/runtime/helper_jail.h"
 #include "reconciler/runtime/helper_network.h"
 #include "reconciler/runtime/local_vm_runtime.h"
 #include "reconciler/vmm/firecracker/firecracker_driver.h"
@@ -38,7 +39,9 @@ Result<Runtime> MakeRuntime(const store::StatePaths& paths, const specs::Setting
   vm.paths = paths;
   vm.home = HomeDir();
   vm.drivers.push_back(std::make_unique<vmm::QemuDriver>());
-  vm.drivers.push_back(std::make_unique<vmm::FirecrackerDriver>());
+  vmm::FirecrackerDriverOptions fc = vmm::FirecrackerDriverOptions::FromEnvironment();
+  fc.jail_launcher = std::make_shared<runtime::HelperJailLauncher>(net::HelperClientOptions{});
+  vm.drivers.push_back(std::make_unique<vmm::FirecrackerDriver>(std::move(fc)));
   runtime::HelperNetworkOptions net;
   if (const char* pool = getenv("BANGER_TAP_POOL"); pool && *pool) net.pool_size = std::strtoul(pool, nullptr, 10);
   vm.network = std::make_unique<runtime::HelperVmNetwork>(net);

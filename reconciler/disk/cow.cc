@@ -59,9 +59,6 @@ Status CreateCowRootfs(CowMethod method, const std::string& base, const std::str
                        CommandRunner& runner) {
   const std::string context = "create " + std::string(CowMethodName(method)) +
                               " rootfs " + Quote(dest) + " from " + Quote(base);
-  if (method == CowMethod::kDmSnapshot) {
-    return InvalidArgument(context + ": dm-snapshot devices are made by the root helper");
-  }
   // Checked up front for a clear message; the no-replace rename below is
   // what actually guarantees an existing disk is never overwritten.
   if (PathExists(dest)) {
@@ -75,7 +72,6 @@ Status CreateCowRootfs(CowMethod method, const std::string& base, const std::str
     case CowMethod::kQcow2: made = CreateQcow2Overlay(base, *staged, runner); break;
     case CowMethod::kReflink: made = CreateReflink(base, *staged); break;
     case CowMethod::kCopy: made = CreateCopy(base, *staged); break;
-    case CowMethod::kDmSnapshot: break;  // refused above
   }
   if (!made.ok()) return std::move(made).error().WithContext(context);
   Status committed = staged->Commit(StagedFile::Replace::kNever);

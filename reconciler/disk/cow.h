@@ -28,8 +28,7 @@ std::vector<std::string> Qcow2OverlayArgv(const std::string& base,
 //   kReflink  a FICLONE of base; fails (FailedPrecondition) when the
 //             filesystem cannot share extents, since the method was chosen
 //             for it and silently copying would hide a wrong probe;
-//   kCopy     a sparse copy of base;
-//   kDmSnapshot is set up by the root helper, so it is InvalidArgument here.
+//   kCopy     a sparse copy of base.
 // `dest` must not exist (kAlreadyExists otherwise) and its directory must.
 // The disk is built under a temporary name and renamed when complete: on
 // failure nothing is left at dest and no temporary file remains.

@@ -6,27 +6,23 @@ std::string_view CowMethodName(CowMethod method) {
   switch (method) {
     case CowMethod::kQcow2: return "qcow2";
     case CowMethod::kReflink: return "reflink";
-    case CowMethod::kDmSnapshot: return "dm-snapshot";
     case CowMethod::kCopy: return "copy";
   }
   return "unknown";
 }
 
 Result<CowMethod> ParseCowMethod(std::string_view name) {
-  for (CowMethod m : {CowMethod::kQcow2, CowMethod::kReflink,
-                      CowMethod::kDmSnapshot, CowMethod::kCopy}) {
+  for (CowMethod m : {CowMethod::kQcow2, CowMethod::kReflink, CowMethod::kCopy}) {
     if (CowMethodName(m) == name) return m;
   }
   return InvalidArgument("unknown copy-on-write method " + Quote(name) +
-                         " (expected qcow2, reflink, dm-snapshot or copy)");
+                         " (expected qcow2, reflink or copy)");
 }
 
-Result<CowMethod> ChooseCowMethod(std::string_view vmm_name,
-                                  const CowProbe& probe, bool dm_available) {
+Result<CowMethod> ChooseCowMethod(std::string_view vmm_name, const CowProbe& probe) {
   if (vmm_name == "qemu") return CowMethod::kQcow2;
   if (vmm_name == "firecracker") {
     if (probe.reflink) return CowMethod::kReflink;
-    if (dm_available) return CowMethod::kDmSnapshot;
     return CowMethod::kCopy;
   }
   return InvalidArgument("choose copy-on-write method: unknown VMM " +
@@ -42,7 +38,6 @@ std::string DescribeCowMethod(CowMethod method, const CowProbe& probe) {
     case CowMethod::kQcow2: return "qcow2 overlay";
     case CowMethod::kReflink:
       return probe.fs_type.empty() ? "reflink" : "reflink (" + probe.fs_type + ")";
-    case CowMethod::kDmSnapshot: return "dm-snapshot";
     case CowMethod::kCopy: return "sparse copy";
   }
   return "unknown";

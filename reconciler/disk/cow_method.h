@@ -13,12 +13,10 @@ namespace banger::disk {
 enum class CowMethod {
   kQcow2,       // qcow2 overlay backed by the raw base; QEMU only
   kReflink,     // FICLONE: shared extents, instant; raw (XFS, btrfs)
-  kDmSnapshot,  // device-mapper snapshot made by the root helper; raw
   kCopy,        // sparse full copy; raw, works on any filesystem
 };
 
-// The stable name kept in handles.json: "qcow2", "reflink", "dm-snapshot",
-// "copy".
+// The stable name kept in handles.json: "qcow2", "reflink", "copy".
 std::string_view CowMethodName(CowMethod method);
 
 // The inverse of CowMethodName; an unknown name is InvalidArgument.
@@ -33,17 +31,15 @@ struct CowProbe {
 // QEMU reads qcow2, so it always gets an overlay: no copy, no root, any
 // filesystem. Firecracker only reads raw images: reflink when the
 // filesystem shares extents (instant, unprivileged, nothing to tear down),
-// else dm-snapshot when device-mapper is usable (instant but needs the root
-// helper and a live device), else a sparse copy.
+// else a sparse copy. Every method is an ordinary file the user owns, so
+// a VM's disk needs no root and no live device between boots.
 // `vmm_name` is "qemu" or "firecracker"; anything else is InvalidArgument.
-Result<CowMethod> ChooseCowMethod(std::string_view vmm_name,
-                                  const CowProbe& probe, bool dm_available);
+Result<CowMethod> ChooseCowMethod(std::string_view vmm_name, const CowProbe& probe);
 
 // The drive format the VMM must be told: "qcow2" for kQcow2, else "raw".
 std::string_view DriveFormat(CowMethod method);
 
-// For doctor and `vm show`: "qcow2 overlay", "reflink (xfs)",
-// "dm-snapshot", "sparse copy".
+// For doctor and `vm show`: "qcow2 overlay", "reflink (xfs)", "sparse copy".
 std::string DescribeCowMethod(CowMethod method, const CowProbe& probe);
 
 }  // namespace banger::disk

@@ -24,6 +24,7 @@ struct VmHandles {
   std::string rootfs;          // per-VM copy-on-write rootfs
   std::string cow_method;      // qcow2 | reflink | copy
   std::string work_disk;
+  std::string jail;            // VM whose jail the root helper made ("" unjailed)
 };
 
 // What observation found for one VM, derived from handles + the OS.

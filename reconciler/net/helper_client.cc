@@ -91,12 +91,13 @@ Status HelperClient::EnsureConnected() {
 }
 
 template <typename Req>
-Result<typename Req::Response> HelperClient::Call(const Req& request, UniqueFd* fd) {
+Result<typename Req::Response> HelperClient::Call(const Req& request, UniqueFd* fd,
+                                                  int send_fd) {
   using Response = typename Req::Response;
   BANGER_RETURN_IF_ERROR(ValidateRequest(Request(request)));
   BANGER_RETURN_IF_ERROR(EnsureConnected());
   std::string what = std::string("root helper ") + Req::kOp;
-  auto sent = SendFrame(sock_.get(), EncodeRequest(Request(request)));
+  auto sent = SendFrame(sock_.get(), EncodeRequest(Request(request)), send_fd);
   int send_errno = sent.ok() ? 0 : sent.error().sys_errno();
   if (!sent.ok() && send_errno != EPIPE && send_errno != ECONNRESET) {
     sock_.Reset();
@@ -178,28 +179,12 @@ Status HelperClient::DisableNat(const std::string& guest_address) {
   return OkStatus();
 }
 
-Result<std::string> HelperClient::AttachLoop(const std::string& path, bool read_only) {
-  BANGER_ASSIGN_OR_RETURN(DeviceResponse r, Call(LoopAttachRequest{path, read_only}));
-  return std::move(r.device);
+Result<JailResponse> HelperClient::StartJail(const JailStartRequest& request, int console_fd) {
+  return Call(request, nullptr, console_fd);
 }
 
-Status HelperClient::DetachLoop(const std::string& device) {
-  BANGER_RETURN_IF_ERROR(Call(LoopDetachRequest{device}));
-  return OkStatus();
-}
-
-Result<std::string> HelperClient::CreateDmSnapshot(const DmSnapshotCreateRequest& request) {
-  BANGER_ASSIGN_OR_RETURN(DeviceResponse r, Call(request));
-  return std::move(r.device);
-}
-
-Status HelperClient::RemoveDmSnapshot(const std::string& name) {
-  BANGER_RETURN_IF_ERROR(Call(DmSnapshotRemoveRequest{name}));
-  return OkStatus();
-}
-
-Status HelperClient::ChownSocket(const std::string& path) {
-  BANGER_RETURN_IF_ERROR(Call(ChownSocketRequest{path}));
+Status HelperClient::RemoveJail(const std::string& vm) {
+  BANGER_RETURN_IF_ERROR(Call(JailRemoveRequest{vm}));
   return OkStatus();
 }
 

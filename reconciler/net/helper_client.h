@@ -64,11 +64,10 @@ class HelperClient {
   Result<std::vector<helper::TapInfo>> ListTaps();
   Status EnableNat(const std::string& guest_address, const std::string& bridge);
   Status DisableNat(const std::string& guest_address);
-  Result<std::string> AttachLoop(const std::string& path, bool read_only);
-  Status DetachLoop(const std::string& device);
-  Result<std::string> CreateDmSnapshot(const helper::DmSnapshotCreateRequest& request);
-  Status RemoveDmSnapshot(const std::string& name);
-  Status ChownSocket(const std::string& path);
+  // Sends `console_fd` (the jailer's stdout and stderr) with the request.
+  Result<helper::JailResponse> StartJail(const helper::JailStartRequest& request,
+                                         int console_fd);
+  Status RemoveJail(const std::string& vm);
 
  private:
   HelperClient(HelperClientOptions options, std::string path)
@@ -76,10 +75,12 @@ class HelperClient {
 
   Status EnsureConnected();
 
-  // Sends one request and decodes its response as R; `fd` receives the
-  // descriptor the response carries (required when non-null).
+  // Sends one request (with `send_fd` attached when >= 0) and decodes its
+  // response as R; `fd` receives the descriptor the response carries
+  // (required when non-null).
   template <typename Req>
-  Result<typename Req::Response> Call(const Req& request, UniqueFd* fd = nullptr);
+  Result<typename Req::Response> Call(const Req& request, UniqueFd* fd = nullptr,
+                                      int send_fd = -1);
 
   HelperClientOptions options_;
   std::string path_;

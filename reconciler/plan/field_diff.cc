@@ -84,6 +84,7 @@ std::vector<Change> DiffSettings(const specs::Settings& applied,
   d.Field("bridge", applied.bridge, desired.bridge, Action::kUpdate);
   d.Field("subnet", applied.subnet, desired.subnet, Action::kUpdate);
   d.Field("vmm", applied.vmm, desired.vmm, Action::kUpdate);
+  d.Field("jailer", RenderBool(applied.jailer), RenderBool(desired.jailer), Action::kUpdate);
   d.Field("kernel_catalog", Or(applied.kernel_catalog), Or(desired.kernel_catalog),
           Action::kUpdate);
   // The image limits only bound future builds; built images stay as they are.

@@ -292,6 +292,8 @@ class PlanBuilder {
       Action a = Action::kNoOp;
       if (c.field == "bridge" || c.field == "subnet") a = Action::kRestart;
       if (c.field == "vmm") a = Action::kReplace;
+      // Jailing changes only how Firecracker is started; the disks stay.
+      if (c.field == "jailer") a = Action::kRestart;
       if (a != Action::kNoOp)
         changes.push_back(MakeChange("settings." + c.field, c.before, c.after, a));
     }

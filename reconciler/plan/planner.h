@@ -2,8 +2,8 @@
 // randomness, so it is tested with tables.
 //
 // Consequences per field (the reason line names the field):
-//   settings  bridge, subnet: every running VM restarts; vmm: VMs replaced
-//             (the disk format follows the VMM); kernel_catalog,
+//   settings  bridge, subnet, jailer: every running VM restarts; vmm: VMs
+//             replaced (the disk format follows the VMM); kernel_catalog,
 //             image_max_size, image_max_files: record only (later builds)
 //   kernel    any source field: replace (rebuild); VMs using it restart
 //   image     any source field or size: replace (rebuild); VMs using it are

@@ -62,7 +62,7 @@ Result<ConsoleScan> WaitForConsoleReady(const std::string& console_log, pid_t pi
       deadline += install_allowance;
       extended = true;
     }
-    if (!vmm::ProcessAlive(pid, start_ticks)) {
+    if (!ProcessAlive(pid, start_ticks)) {
       return Error(Code::kFailedPrecondition,
                    "VMM exited before the guest was ready; console ends with: " +
                        Tail(content, 800));

@@ -95,7 +95,7 @@ Status LocalVmRuntime::Create(model::VmRecord& record, const apply::VmInputs& in
 
   BANGER_ASSIGN_OR_RETURN(disk::CowProbe probe, disk::ProbeCowMethods(dir));
   BANGER_ASSIGN_OR_RETURN(disk::CowMethod method,
-                          disk::ChooseCowMethod(driver->name(), probe, /*dm_available=*/false));
+                          disk::ChooseCowMethod(driver->name(), probe));
   VmFiles files = FilesOf(dir, method == disk::CowMethod::kQcow2);
   // A replaced VM may have left a rootfs of the other format.
   for (const char* stale : {"rootfs.qcow2", "rootfs.ext4"})
@@ -192,6 +192,7 @@ Status LocalVmRuntime::Boot(model::VmRecord& record, const apply::VmInputs& inpu
   cfg.drives.push_back({"work", files.work_disk, false, "raw"});
   cfg.run_dir = dir;
   cfg.console_log = files.console_log;
+  cfg.jailed = inputs.settings.jailer;
   RemoveRunFiles(dir);
 
   progress.Note("booting with " + std::string(driver.name()));
@@ -241,7 +242,7 @@ Status LocalVmRuntime::Stop(const model::VmRecord& record, apply::StepProgress& 
   BANGER_ASSIGN_OR_RETURN(std::optional<model::VmHandles> handles,
                           store::ReadHandles(handles_path));
   if (!handles) return OkStatus();
-  if (vmm::ProcessAlive(handles->pid, handles->pid_start_ticks)) {
+  if (ProcessAlive(handles->pid, handles->pid_start_ticks)) {
     vmm::VmmDriver* driver = DriverNamed(handles->vmm);
     if (!driver) return Internal("vm " + Quote(name) + " runs under unknown vmm " + Quote(handles->vmm));
     progress.Note("shutting down");
@@ -250,6 +251,11 @@ Status LocalVmRuntime::Stop(const model::VmRecord& record, apply::StepProgress& 
     // shutdown then waits for the exit (or kills after the grace period).
     if (options_.access && !record.ip.empty())
       (void)options_.access->RequestPoweroff(name, record.ip);
+    BANGER_RETURN_IF_ERROR(driver->Shutdown(*handles, options_.stop_grace));
+  } else if (!handles->jail.empty()) {
+    // Firecracker died on its own; its jail is still there.
+    vmm::VmmDriver* driver = DriverNamed(handles->vmm);
+    if (!driver) return Internal("vm " + Quote(name) + " ran under unknown vmm " + Quote(handles->vmm));
     BANGER_RETURN_IF_ERROR(driver->Shutdown(*handles, options_.stop_grace));
   }
   if (options_.network) {
@@ -311,7 +317,7 @@ Result<model::VmLiveness> LocalVmRuntime::Observe(const std::string& name) {
   if (!handles) return live;
   live.has_handles = true;
   live.handles = *handles;
-  live.process_running = vmm::ProcessAlive(handles->pid, handles->pid_start_ticks);
+  live.process_running = ProcessAlive(handles->pid, handles->pid_start_ticks);
   live.tap_present = handles->tap.empty() ||
                      (options_.network ? options_.network->TapPresent(handles->tap) : true);
   live.rootfs_present = PathExists(handles->rootfs);

@@ -53,6 +53,7 @@ Error Mistyped(const std::string& path, const char* key, const char* expected, c
 Status WriteHandles(const std::string& path, const model::VmHandles& h) {
   json j = json::object();
   for (const StringField& f : kStringFields) j[f.key] = h.*f.member;
+  j["jail"] = h.jail;
   j["pid"] = static_cast<int64_t>(h.pid);
   j["pid_start_ticks"] = h.pid_start_ticks;
   std::string text;
@@ -81,6 +82,13 @@ Result<std::optional<model::VmHandles>> ReadHandles(const std::string& path) {
     BANGER_ASSIGN_OR_RETURN(const json* v, Field(j, f.key, path));
     if (!v->is_string()) return Mistyped(path, f.key, "a string", *v);
     h.*f.member = v->get<std::string>();
+  }
+
+  // Optional: handles written before jails existed lack it.
+  known.insert("jail");
+  if (auto it = j.find("jail"); it != j.end()) {
+    if (!it->is_string()) return Mistyped(path, "jail", "a string", *it);
+    h.jail = it->get<std::string>();
   }
 
   known.insert("pid");

@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "reconciler/os/detached_spawn.h"
 #include "reconciler/os/process_title.h"
-#include "reconciler/vmm/detached_spawn.h"
 #include "reconciler/vmm/driver.h"
 
 namespace banger::vmm {

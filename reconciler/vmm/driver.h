@@ -16,6 +16,7 @@
 #include "reconciler/base/error.h"
 #include "reconciler/model/handles.h"
 #include "reconciler/os/exec.h"
+#include "reconciler/os/process.h"
 
 namespace banger::vmm {
 
@@ -45,6 +46,7 @@ struct LaunchConfig {
   std::string console_log; // console output, capped at console_log_cap bytes
   uint64_t console_log_cap = 4u << 20;
   bool want_channel = true;  // a host<->guest channel (vsock or virtio-serial)
+  bool jailed = false;       // Firecracker through its jailer (settings.jailer)
 };
 
 // What a driver can do on this host.
@@ -75,11 +77,5 @@ class VmmDriver {
 // or probe.detail when either fails; returns whether both worked.
 bool ProbeBinaryVersion(const Result<std::string>& binary, CommandRunner& runner,
                         DriverProbe& probe);
-
-// Whether the process in the handles is alive and is still the same process
-// (start time matches), not a recycled PID.
-bool ProcessAlive(pid_t pid, uint64_t start_ticks);
-// The start time of a process from /proc/<pid>/stat (0 if gone).
-uint64_t ProcessStartTicks(pid_t pid);
 
 }  // namespace banger::vmm

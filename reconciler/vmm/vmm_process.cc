@@ -7,13 +7,25 @@
 
 #include "reconciler/os/unique_fd.h"
 #include "reconciler/vmm/console_logger.h"
-#include "reconciler/vmm/detached_spawn.h"
+#include "reconciler/os/detached_spawn.h"
 #include "reconciler/vmm/driver.h"
-#include "reconciler/vmm/process.h"
+#include "reconciler/os/process.h"
 
 namespace banger::vmm {
 
 Result<VmmProcess> VmmProcess::Start(const VmmSpawn& spawn) {
+  return StartWith(spawn, [&spawn](int stdout_fd, int stderr_fd) {
+    DetachedCommand command;
+    command.argv = spawn.argv;
+    command.env = spawn.env;
+    command.stdout_fd = stdout_fd;
+    command.stderr_fd = stderr_fd;
+    command.inherit_fds = spawn.inherit_fds;
+    return SpawnDetached(command);
+  });
+}
+
+Result<VmmProcess> VmmProcess::StartWith(const VmmSpawn& spawn, const VmmStarter& starter) {
   BANGER_ASSIGN_OR_RETURN(ConsoleLogger logger,
                           StartConsoleLogger(spawn.console_log, spawn.console_log_cap, spawn.vm));
   VmmProcess process;
@@ -25,13 +37,7 @@ Result<VmmProcess> VmmProcess::Start(const VmmSpawn& spawn) {
   UniqueFd err(open(spawn.stderr_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
   if (!err.valid()) return Error::FromErrno("open " + Quote(spawn.stderr_log));
 
-  DetachedCommand command;
-  command.argv = spawn.argv;
-  command.env = spawn.env;
-  command.stdout_fd = logger.write_fd.get();
-  command.stderr_fd = err.get();
-  command.inherit_fds = spawn.inherit_fds;
-  auto pid = SpawnDetached(command);
+  auto pid = starter(logger.write_fd.get(), err.get());
   // Only the VMM may hold the pipe's write end: the logger then ends when
   // the VMM does (or now, when the VMM never started; the destructor of
   // `process` waits for that).

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,9 +30,17 @@ struct VmmSpawn {
   std::vector<int> inherit_fds;   // tap fds named on the command line
 };
 
+// Starts a VMM whose stdout and stderr are the given descriptors and
+// returns its PID (the VMM is detached, not a child).
+using VmmStarter = std::function<Result<pid_t>(int stdout_fd, int stderr_fd)>;
+
 class VmmProcess {
  public:
+  // Starts spawn.argv detached.
   static Result<VmmProcess> Start(const VmmSpawn& spawn);
+  // Starts the VMM through `starter` (the root helper, for a jailed
+  // Firecracker), with the same console logger and stderr file as Start.
+  static Result<VmmProcess> StartWith(const VmmSpawn& spawn, const VmmStarter& starter);
 
   VmmProcess(VmmProcess&& other) noexcept;
   VmmProcess& operator=(VmmProcess&& other) noexcept;

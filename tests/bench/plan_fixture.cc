@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
       model::VmHandles h;
       h.vmm = "qemu";
       h.pid = pid;
-      h.pid_start_ticks = vmm::ProcessStartTicks(pid);
+      h.pid_start_ticks = ProcessStartTicks(pid);
       h.rootfs = JoinPath(dir, "rootfs.qcow2");
       h.work_disk = JoinPath(dir, "work.ext4");
       BANGER_RETURN_IF_ERROR(AtomicWriteFile(h.rootfs, "", 0600));

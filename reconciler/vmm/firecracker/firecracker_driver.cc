@@ -7,12 +7,12 @@
 #include <cstring>
 #include <filesystem>
 
+#include "helper/protocol/protocol.h"
 #include "reconciler/os/fs.h"
 #include "reconciler/os/unique_fd.h"
 #include "reconciler/vmm/firecracker/api_client.h"
-#include "reconciler/vmm/process.h"
+#include "reconciler/os/process.h"
 #include "reconciler/vmm/unix_socket.h"
-#include "reconciler/vmm/vmm_process.h"
 
 namespace banger::vmm {
 namespace {
@@ -20,12 +20,16 @@ namespace {
 constexpr const char* kApiSocketName = "firecracker.sock";
 constexpr const char* kChannelSocketName = "channel.sock";
 
-// Where Firecracker's files live, as the host sees them and as Firecracker
-// is told (they differ only inside a jail).
-struct FcLayout {
-  std::string api_host, api_fc;
-  std::string channel_host, channel_fc;
-};
+// Console and stderr of a launch, in the run directory.
+VmmSpawn Spawn(const LaunchConfig& config) {
+  VmmSpawn spawn;
+  spawn.vm = config.name;
+  spawn.console_log = config.console_log.empty() ? JoinPath(config.run_dir, "console.log")
+                                                 : config.console_log;
+  spawn.console_log_cap = config.console_log_cap;
+  spawn.stderr_log = JoinPath(config.run_dir, "firecracker.stderr.log");
+  return spawn;
+}
 
 Status RemoveStale(const std::string& path) {
   if (unlink(path.c_str()) != 0 && errno != ENOENT)
@@ -41,16 +45,9 @@ FirecrackerDriverOptions FirecrackerDriverOptions::FromEnvironment() {
   return options;
 }
 
-Result<std::vector<std::string>> BuildFirecrackerArgv(const FirecrackerDriverOptions& options,
-                                                      const std::string& firecracker_binary,
-                                                      const std::string& vm_name,
-                                                      const std::string& api_socket) {
-  std::vector<std::string> fc_args = {"--api-sock", api_socket};
-  if (!options.jailer) {
-    fc_args.insert(fc_args.begin(), firecracker_binary);
-    return fc_args;
-  }
-  return BuildJailerArgv(*options.jailer, firecracker_binary, vm_name, fc_args);
+std::vector<std::string> BuildFirecrackerArgv(const std::string& firecracker_binary,
+                                              const std::string& api_socket) {
+  return {firecracker_binary, "--api-sock", api_socket};
 }
 
 FirecrackerDriver::FirecrackerDriver(FirecrackerDriverOptions options)
@@ -86,67 +83,99 @@ DriverProbe FirecrackerDriver::Probe() {
 Result<model::VmHandles> FirecrackerDriver::Launch(const LaunchConfig& config) {
   const std::string what = "start firecracker for vm " + Quote(config.name);
   if (config.run_dir.empty()) return InvalidArgument("vm " + Quote(config.name) + ": no run directory");
+  if (config.jailed) return LaunchJailed(config);
   BANGER_ASSIGN_OR_RETURN(std::string binary, Binary());
-
-  FcLayout layout;
-  PathMapper map_path = [](const std::string& p) { return p; };
-  LaunchConfig staged = config;
-  if (options_.jailer) {
-    BANGER_RETURN_IF_ERROR(ValidateJailId(config.name));
-    JailLayout jail(*options_.jailer, binary, config.name);
-    auto stage = [&](const std::string& path, const std::string& name) -> Result<std::string> {
-      auto r = StageIntoJail(jail, *options_.jailer, path, name);
-      if (!r.ok()) return std::move(r).error().WithContext(what);
-      return r;
-    };
-    BANGER_ASSIGN_OR_RETURN(staged.kernel, stage(config.kernel, "vmlinux"));
-    if (!config.initrd.empty()) { BANGER_ASSIGN_OR_RETURN(staged.initrd, stage(config.initrd, "initrd")); }
-    for (auto& d : staged.drives) { BANGER_ASSIGN_OR_RETURN(d.path, stage(d.path, "drive-" + d.id)); }
-    layout.api_fc = std::string("/") + kApiSocketName;
-    layout.channel_fc = std::string("/") + kChannelSocketName;
-    layout.api_host = jail.HostPath(layout.api_fc);
-    layout.channel_host = jail.HostPath(layout.channel_fc);
-  } else {
-    layout.api_host = layout.api_fc = JoinPath(config.run_dir, kApiSocketName);
-    layout.channel_host = layout.channel_fc = JoinPath(config.run_dir, kChannelSocketName);
-  }
-  for (const auto* p : {&layout.api_host, &layout.channel_host}) {
+  const std::string api = JoinPath(config.run_dir, kApiSocketName);
+  const std::string channel = JoinPath(config.run_dir, kChannelSocketName);
+  for (const auto* p : {&api, &channel}) {
     if (p->size() > MaxUnixSocketPath())
       return InvalidArgument(what + ": socket path " + Quote(*p) + " is too long");
   }
-
   // Built before anything starts, so a config Firecracker cannot express
   // fails without a process to clean up.
-  BANGER_ASSIGN_OR_RETURN(std::vector<ApiRequest> requests,
-                          BuildBootRequests(staged, layout.channel_fc, map_path));
-  requests.push_back(InstanceStartRequest());
-  BANGER_ASSIGN_OR_RETURN(std::vector<std::string> argv,
-                          BuildFirecrackerArgv(options_, binary, config.name, layout.api_fc));
+  PathMapper same = [](const std::string& p) { return p; };
+  if (auto r = BuildBootRequests(config, channel, same); !r.ok()) return std::move(r).error();
 
   Status dirs = MakeDirs(config.run_dir, 0700);
   if (!dirs.ok()) return std::move(dirs).error().WithContext(what);
-  BANGER_RETURN_IF_ERROR(RemoveStale(layout.api_host));
-  BANGER_RETURN_IF_ERROR(RemoveStale(layout.channel_host));
+  BANGER_RETURN_IF_ERROR(RemoveStale(api));
+  BANGER_RETURN_IF_ERROR(RemoveStale(channel));
 
-  VmmSpawn spawn;
-  spawn.vm = config.name;
-  spawn.argv = std::move(argv);
+  VmmSpawn spawn = Spawn(config);
+  spawn.argv = BuildFirecrackerArgv(binary, api);
   spawn.env = DefaultEnvironment();
-  spawn.console_log = config.console_log.empty() ? JoinPath(config.run_dir, "console.log")
-                                                 : config.console_log;
-  spawn.console_log_cap = config.console_log_cap;
-  spawn.stderr_log = JoinPath(config.run_dir, "firecracker.stderr.log");
   auto process = VmmProcess::Start(spawn);
   if (!process.ok()) return std::move(process).error().WithContext(what);
+  return Configure(config, config, *process, api, channel, channel, spawn.console_log);
+}
 
-  Status ready = WaitUntilReady(*process, options_.ready_timeout, [&]() -> Status {
-    auto fd = ConnectUnixSocket(layout.api_host);
+Result<model::VmHandles> FirecrackerDriver::LaunchJailed(const LaunchConfig& config) {
+  const std::string what = "start jailed firecracker for vm " + Quote(config.name);
+  if (options_.jail_launcher == nullptr) {
+    return FailedPrecondition(what + ": settings.jailer is set but this banger has no way to "
+                                     "reach the root helper's jailer");
+  }
+  // What Firecracker sees inside the jail: everything directly below "/".
+  LaunchConfig seen = config;
+  seen.kernel = std::string("/") + helper::kJailKernel;
+  if (!config.initrd.empty()) seen.initrd = std::string("/") + helper::kJailInitrd;
+  for (auto& d : seen.drives) d.path = "/" + helper::JailDriveName(d.id);
+  const std::string channel_fc = std::string("/") + kChannelSocketName;
+  PathMapper same = [](const std::string& p) { return p; };
+  if (auto r = BuildBootRequests(seen, channel_fc, same); !r.ok()) return std::move(r).error();
+
+  Status dirs = MakeDirs(config.run_dir, 0700);
+  if (!dirs.ok()) return std::move(dirs).error().WithContext(what);
+  JailLaunch launch;
+  launch.vm = config.name;
+  launch.kernel = config.kernel;
+  launch.initrd = config.initrd;
+  for (const auto& d : config.drives) launch.drives.emplace_back(d.id, d.path);
+  std::string root;
+  VmmSpawn spawn = Spawn(config);
+  auto process = VmmProcess::StartWith(spawn, [&](int stdout_fd, int) -> Result<pid_t> {
+    // The jailer gets one descriptor, the console, for stdout and stderr.
+    launch.console_fd = stdout_fd;
+    BANGER_ASSIGN_OR_RETURN(JailedProcess jailed, options_.jail_launcher->Start(launch));
+    root = jailed.root;
+    return jailed.pid;
+  });
+  if (!process.ok()) return std::move(process).error().WithContext(what);
+  const std::string api_host = JoinPath(root, helper::kJailApiSocket);
+  const std::string channel_host = JoinPath(root, kChannelSocketName);
+  auto handles =
+      Configure(config, seen, *process, api_host, channel_host, channel_fc, spawn.console_log);
+  if (!handles.ok()) {
+    (void)process->Stop();
+    (void)options_.jail_launcher->Remove(config.name);
+    return handles;
+  }
+  handles->jail = config.name;
+  return handles;
+}
+
+Result<model::VmHandles> FirecrackerDriver::Configure(
+    const LaunchConfig& config, const LaunchConfig& seen, VmmProcess& process,
+    const std::string& api_host, const std::string& channel_host,
+    const std::string& channel_fc, const std::string& console_log) {
+  const std::string what = "start firecracker for vm " + Quote(config.name);
+  for (const auto* p : {&api_host, &channel_host}) {
+    if (p->size() > MaxUnixSocketPath())
+      return InvalidArgument(what + ": socket path " + Quote(*p) + " is too long");
+  }
+  PathMapper same = [](const std::string& p) { return p; };
+  BANGER_ASSIGN_OR_RETURN(std::vector<ApiRequest> requests,
+                          BuildBootRequests(seen, channel_fc, same));
+  requests.push_back(InstanceStartRequest());
+
+  Status ready = WaitUntilReady(process, options_.ready_timeout, [&]() -> Status {
+    auto fd = ConnectUnixSocket(api_host);
     if (!fd.ok()) return std::move(fd).error();
     return OkStatus();
   });
   if (!ready.ok()) return std::move(ready).error().WithContext(what);
 
-  FirecrackerApiClient api(layout.api_host, options_.request_timeout);
+  FirecrackerApiClient api(api_host, options_.request_timeout);
   for (const ApiRequest& request : requests) {
     Status sent = api.Send(request);
     if (!sent.ok()) return std::move(sent).error().WithContext(what);
@@ -154,23 +183,35 @@ Result<model::VmHandles> FirecrackerDriver::Launch(const LaunchConfig& config) {
 
   model::VmHandles h;
   h.vmm = "firecracker";
-  h.pid = process->pid();
-  h.pid_start_ticks = process->start_ticks();
+  h.pid = process.pid();
+  h.pid_start_ticks = process.start_ticks();
   h.accel = "kvm";
-  h.api_socket = layout.api_host;
-  if (config.want_channel) h.channel_socket = layout.channel_host;
-  h.console_log = spawn.console_log;
+  h.api_socket = api_host;
+  if (config.want_channel) h.channel_socket = channel_host;
+  h.console_log = console_log;
   if (!config.nets.empty()) {
     h.tap = config.nets[0].tap;
     h.mac = config.nets[0].mac;
   }
   if (!config.drives.empty()) h.rootfs = config.drives[0].path;
-  process->Release();
+  process.Release();
   return h;
 }
 
 Status FirecrackerDriver::Shutdown(const model::VmHandles& handles,
                                    std::chrono::milliseconds grace) {
+  Status stopped = StopProcess(handles, grace);
+  if (!stopped.ok() || handles.jail.empty()) return stopped;
+  // The jail (and its hard links to the disks) goes once Firecracker has.
+  if (options_.jail_launcher == nullptr) {
+    return FailedPrecondition("remove the jail of vm " + Quote(handles.jail) +
+                              ": the root helper's jailer is not reachable from this banger");
+  }
+  return options_.jail_launcher->Remove(handles.jail);
+}
+
+Status FirecrackerDriver::StopProcess(const model::VmHandles& handles,
+                                      std::chrono::milliseconds grace) {
   if (!ProcessAlive(handles.pid, handles.pid_start_ticks)) return OkStatus();
   // The guest may ignore Ctrl-Alt-Del (or the API may be wedged); the kill
   // below ends it either way.

@@ -1,7 +1,8 @@
 // The Firecracker driver.
 //
 // Launch starts `firecracker --api-sock <run_dir>/firecracker.sock` detached
-// (or the jailer around it, when configured), waits for the API socket,
+// (or, for a config with `jailed`, has the JailLauncher start it under the
+// jailer, with the API socket inside the jail), waits for the API socket,
 // sends the pre-boot configuration (api_requests.h) and InstanceStart. A
 // request the API rejects fails the launch with Firecracker's fault message
 // and the process is killed. Shutdown sends SendCtrlAltDel, waits, then
@@ -9,19 +10,20 @@
 #pragma once
 
 #include <chrono>
-#include <optional>
+#include <memory>
 #include <string>
 
 #include "reconciler/os/exec.h"
 #include "reconciler/vmm/driver.h"
 #include "reconciler/vmm/firecracker/api_requests.h"
-#include "reconciler/vmm/firecracker/jailer.h"
+#include "reconciler/vmm/vmm_process.h"
+#include "reconciler/vmm/firecracker/jail_launcher.h"
 
 namespace banger::vmm {
 
 struct FirecrackerDriverOptions {
   std::string binary;  // empty: firecracker from PATH
-  std::optional<JailerConfig> jailer;
+  std::shared_ptr<JailLauncher> jail_launcher;  // needed for jailed launches
   std::chrono::milliseconds ready_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds request_timeout{std::chrono::seconds(10)};
   CommandRunner* runner = nullptr;  // for --version; null: SystemRunner()
@@ -30,12 +32,9 @@ struct FirecrackerDriverOptions {
   static FirecrackerDriverOptions FromEnvironment();
 };
 
-// The command line for a launch: firecracker's own, wrapped by the jailer
-// when one is configured. `api_socket` is as Firecracker sees it.
-Result<std::vector<std::string>> BuildFirecrackerArgv(const FirecrackerDriverOptions& options,
-                                                      const std::string& firecracker_binary,
-                                                      const std::string& vm_name,
-                                                      const std::string& api_socket);
+// The command line of an unjailed launch.
+std::vector<std::string> BuildFirecrackerArgv(const std::string& firecracker_binary,
+                                              const std::string& api_socket);
 
 class FirecrackerDriver : public VmmDriver {
  public:
@@ -49,6 +48,15 @@ class FirecrackerDriver : public VmmDriver {
 
  private:
   Result<std::string> Binary() const;
+  Result<model::VmHandles> LaunchJailed(const LaunchConfig& config);
+  Status StopProcess(const model::VmHandles& handles, std::chrono::milliseconds grace);
+  // Waits for the API socket, sends the boot requests (paths as
+  // Firecracker sees them, from `seen`) and makes the handles.
+  Result<model::VmHandles> Configure(const LaunchConfig& config, const LaunchConfig& seen,
+                                     VmmProcess& process, const std::string& api_host,
+                                     const std::string& channel_host,
+                                     const std::string& channel_fc,
+                                     const std::string& console_log);
 
   FirecrackerDriverOptions options_;
 };

@@ -9,7 +9,7 @@
 
 #include "reconciler/os/fs.h"
 #include "reconciler/os/unique_fd.h"
-#include "reconciler/vmm/process.h"
+#include "reconciler/os/process.h"
 #include "reconciler/vmm/qemu/qmp_client.h"
 #include "reconciler/vmm/unix_socket.h"
 #include "reconciler/vmm/vmm_process.h"

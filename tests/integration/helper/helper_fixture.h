@@ -3,8 +3,8 @@
 // Shared by integration/helper and integration/net (header only, since each
 // test folder is its own executable).
 //
-// Teardown stops the helper by PID (SIGTERM, then SIGKILL), reaps it,
-// detaches loop devices the tests attached and deletes the namespace, also
+// Teardown stops the helper by PID (SIGTERM, then SIGKILL), reaps it, kills
+// processes the tests saw the helper start and deletes the namespace, also
 // when a test fails; Teardown() reports what it could not clean so tests can
 // assert that nothing leaked.
 #pragma once
@@ -27,6 +27,7 @@
 #include "reconciler/net/helper_client.h"
 #include "reconciler/os/exec.h"
 #include "reconciler/os/fs.h"
+#include "reconciler/os/process.h"
 #include "tests/support/test_env.h"
 
 namespace banger::testing {
@@ -67,7 +68,9 @@ inline bool ProcessGone(pid_t pid) { return kill(pid, 0) != 0 && errno == ESRCH;
 
 class HelperFixture {
  public:
-  HelperFixture() : dir_(ScratchDir("banger-helper-test-")) {
+  // `extra_args` are added to `serve` (--jailer ... for the jail tests).
+  explicit HelperFixture(std::vector<std::string> extra_args = {})
+      : dir_(ScratchDir("banger-helper-test-")), extra_args_(std::move(extra_args)) {
     static std::atomic<int> counter{0};
     ns_ = "bgtest-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
     // Reachable by the owner and by strangers: the helper's peer check, not
@@ -75,9 +78,6 @@ class HelperFixture {
     chmod(dir_.path().c_str(), 0755);
     socket_ = JoinPath(dir_.path(), "helper.sock");
     state_dir_ = JoinPath(dir_.path(), "state");
-    sockets_dir_ = JoinPath(dir_.path(), "vms");
-    MakeDirs(sockets_dir_, 0755).ok();
-    chown(sockets_dir_.c_str(), kTestOwner, kTestOwner);
     MustRun({"ip", "netns", "add", ns_});
     try {
       StartHelper();
@@ -96,7 +96,6 @@ class HelperFixture {
   const std::string& socket() const { return socket_; }
   const std::string& dir() const { return dir_.path(); }
   const std::string& state_dir() const { return state_dir_; }
-  const std::string& sockets_dir() const { return sockets_dir_; }
   pid_t helper_pid() const { return pid_; }
 
   net::HelperClientOptions ClientOptions() const {
@@ -118,15 +117,16 @@ class HelperFixture {
     return MustRun(argv);
   }
 
-  // Loop devices the test saw attached; detached at teardown if still bound.
-  void TrackLoop(const std::string& device) { loops_.push_back(device); }
+  // A process the helper started for the test (a jailer); killed at
+  // teardown if it still runs, and reported as a leak then.
+  void TrackProcess(pid_t pid) { processes_.push_back(pid); }
 
   void StartHelper() {
     std::string ns_path = "/run/netns/" + ns_;
-    std::vector<std::string> args = {HelperBin(),  "serve",       "--owner",
+    std::vector<std::string> args = {HelperBin(),  "serve",    "--owner",
                                      std::to_string(kTestOwner), "--socket", socket_,
-                                     "--state-dir", state_dir_,   "--allow-dir",
-                                     sockets_dir_};
+                                     "--state-dir", state_dir_};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -190,12 +190,10 @@ class HelperFixture {
     pid_t pid = pid_;
     StopHelper();
     if (pid > 0 && !ProcessGone(pid)) leaks += "helper pid " + std::to_string(pid) + " alive; ";
-    for (const std::string& device : loops_) {
-      std::string backing = "/sys/block/" + Basename(device) + "/loop/backing_file";
-      auto text = ReadFile(backing);
-      if (text.ok() && text->find(dir_.path()) != std::string::npos) {
-        leaks += device + " still attached; ";
-        Run({"losetup", "-d", device});
+    for (pid_t p : processes_) {
+      if (ProcessAlive(p, 0)) {  // a zombie counts as gone
+        leaks += "process " + std::to_string(p) + " still running; ";
+        kill(p, SIGKILL);
       }
     }
     if (NamespaceExists(ns_)) Run({"ip", "netns", "del", ns_});
@@ -208,9 +206,9 @@ class HelperFixture {
   std::string ns_;
   std::string socket_;
   std::string state_dir_;
-  std::string sockets_dir_;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
-  std::vector<std::string> loops_;
+  std::vector<pid_t> processes_;
   bool torn_down_ = false;
 };
 

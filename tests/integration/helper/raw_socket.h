@@ -27,9 +27,10 @@ inline UniqueFd ConnectRaw(const std::string& path) {
   return fd;
 }
 
-// Sends one frame and returns the response frame's text.
-inline std::string Exchange(int fd, const std::string& frame) {
-  auto sent = helper::SendFrame(fd, frame);
+// Sends one frame (with `attach` as SCM_RIGHTS when >= 0) and returns the
+// response frame's text.
+inline std::string Exchange(int fd, const std::string& frame, int attach = -1) {
+  auto sent = helper::SendFrame(fd, frame, attach);
   if (!sent.ok()) throw std::runtime_error(sent.error().message());
   auto got = helper::ReceiveFrame(fd);
   if (!got.ok()) throw std::runtime_error(got.error().message());

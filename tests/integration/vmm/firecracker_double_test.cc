@@ -16,11 +16,10 @@
 
 #include "reconciler/os/exec.h"
 #include "reconciler/os/fs.h"
-#include "reconciler/vmm/detached_spawn.h"
+#include "reconciler/os/detached_spawn.h"
 #include "reconciler/vmm/firecracker/api_client.h"
 #include "reconciler/vmm/firecracker/firecracker_driver.h"
-#include "reconciler/vmm/firecracker/jailer.h"
-#include "reconciler/vmm/process.h"
+#include "reconciler/os/process.h"
 #include "reconciler/vmm/unix_socket.h"
 #include "tests/integration/vmm/vmm_test_support.h"
 #include "tests/support/test_env.h"
@@ -246,23 +245,77 @@ TEST_CASE("firecracker: a missing binary is reported, nothing starts") {
   CHECK(testing::LeftoverChildren().empty());
 }
 
-TEST_CASE("firecracker: files are staged into the jail as the jailed user") {
-  TempDir dir = testing::ScratchDir("banger-jail-");
-  const std::string kernel = testing::WriteFile(dir.path(), "images/vmlinux", "kernel");
-  JailerConfig jail{"/usr/bin/jailer", getuid(), getgid(), JoinPath(dir.path(), "jail")};
-  JailLayout layout(jail, "/usr/bin/firecracker", "fc-web");
-  auto staged = StageIntoJail(layout, jail, kernel, "vmlinux");
-  REQUIRE(staged.ok());
-  CHECK(*staged == "/vmlinux");
-  const std::string inside = JoinPath(dir.path(), "jail/firecracker/fc-web/root/vmlinux");
-  struct stat a, b;
-  REQUIRE(stat(kernel.c_str(), &a) == 0);
-  REQUIRE(stat(inside.c_str(), &b) == 0);
-  CHECK(a.st_ino == b.st_ino);  // a hard link, not a copy
-  CHECK(b.st_uid == getuid());
-  // Staging again (a restart) replaces the link.
-  CHECK(StageIntoJail(layout, jail, kernel, "vmlinux").ok());
-  CHECK_FALSE(StageIntoJail(layout, jail, kernel, "../escape").ok());
+// Stands in for the root helper: starts the double as if jailed, with its
+// API socket in a directory playing the jail root.
+struct FakeJailLauncher : JailLauncher {
+  std::string root;
+  std::vector<JailLaunch> started;
+  std::vector<std::string> removed;
+  Result<JailedProcess> Start(const JailLaunch& launch) override {
+    started.push_back(launch);
+    REQUIRE(MakeDirs(root, 0700).ok());
+    DetachedCommand command;
+    command.argv = {testing::FirecrackerDouble(), "--api-sock", JoinPath(root, "firecracker.sock")};
+    command.env = DefaultEnvironment();
+    command.stdout_fd = launch.console_fd;
+    command.stderr_fd = launch.console_fd;
+    BANGER_ASSIGN_OR_RETURN(pid_t pid, SpawnDetached(command));
+    return JailedProcess{pid, root};
+  }
+  Status Remove(const std::string& vm) override {
+    removed.push_back(vm);
+    return OkStatus();
+  }
+};
+
+TEST_CASE("firecracker: a jailed launch goes through the launcher with in-jail paths") {
+  testing::AdoptDetachedProcesses();
+  REQUIRE(PathExists(testing::FirecrackerApiContract()));
+  TempDir dir = testing::ScratchDir("banger-fc-");
+  auto launcher = std::make_shared<FakeJailLauncher>();
+  launcher->root = JoinPath(dir.path(), "jail/root");
+  FirecrackerDriverOptions options;
+  options.jail_launcher = launcher;
+  FirecrackerDriver driver(options);
+  LaunchConfig config = Config(JoinPath(dir.path(), "run"));
+  config.jailed = true;
+  auto handles = driver.Launch(config);
+  REQUIRE(handles.ok());
+  testing::StopOnExit guard(driver, *handles);
+  CHECK(handles->jail == "fc-web");
+  CHECK(handles->api_socket == JoinPath(launcher->root, "firecracker.sock"));
+  CHECK(handles->channel_socket == JoinPath(launcher->root, "channel.sock"));
+  REQUIRE(launcher->started.size() == 1);
+  const JailLaunch& sent = launcher->started[0];
+  CHECK(sent.vm == "fc-web");
+  CHECK(sent.kernel == "/images/vmlinux");
+  CHECK(sent.initrd == "/images/initrd.img");
+  CHECK(sent.drives == std::vector<std::pair<std::string, std::string>>{
+                           {"rootfs", "/images/root.ext4"}, {"work", "/images/work.ext4"}});
+  // Firecracker is told the names inside the jail, never host paths.
+  std::vector<json> log = RequestLog(launcher->root);
+  REQUIRE(log.size() == 7);
+  CHECK(log[1]["body"]["kernel_image_path"] == "/vmlinux");
+  CHECK(log[1]["body"]["initrd_path"] == "/initrd");
+  CHECK(log[2]["body"]["path_on_host"] == "/drive-rootfs");
+  CHECK(log[3]["body"]["path_on_host"] == "/drive-work");
+  CHECK(log[5]["body"]["uds_path"] == "/channel.sock");
+  CHECK(testing::WaitForText(handles->console_log, "double: InstanceStart: kernel /vmlinux", 5s));
+
+  // Shutdown stops Firecracker, then has the jail removed.
+  REQUIRE(driver.Shutdown(*handles, 10s).ok());
+  CHECK_FALSE(ProcessAlive(handles->pid, handles->pid_start_ticks));
+  CHECK(launcher->removed == std::vector<std::string>{"fc-web"});
+  CHECK(testing::LeftoverChildren().empty());
+}
+
+TEST_CASE("firecracker: a jailed launch without a launcher is refused before anything runs") {
+  TempDir dir = testing::ScratchDir("banger-fc-");
+  LaunchConfig config = Config(JoinPath(dir.path(), "run"));
+  config.jailed = true;
+  auto handles = FirecrackerDriver(FirecrackerDriverOptions{}).Launch(config);
+  REQUIRE_FALSE(handles.ok());
+  CHECK(handles.error().code() == Code::kFailedPrecondition);
 }
 
 }  // namespace

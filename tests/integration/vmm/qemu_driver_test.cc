@@ -11,7 +11,7 @@
 
 #include "reconciler/os/fs.h"
 #include "reconciler/vmm/console_logger.h"
-#include "reconciler/vmm/process.h"
+#include "reconciler/os/process.h"
 #include "reconciler/vmm/qemu/qemu_driver.h"
 #include "reconciler/vmm/qemu/qmp_client.h"
 #include "tests/integration/vmm/vmm_test_support.h"

@@ -14,29 +14,24 @@ CowProbe Probe(const std::string& fs, bool reflink) { return CowProbe{fs, reflin
 
 TEST_CASE("QEMU always gets a qcow2 overlay") {
   for (bool reflink : {false, true}) {
-    for (bool dm : {false, true}) {
-      auto m = ChooseCowMethod("qemu", Probe("xfs", reflink), dm);
-      REQUIRE(m.ok());
-      CHECK(*m == CowMethod::kQcow2);
-    }
+    auto m = ChooseCowMethod("qemu", Probe("xfs", reflink));
+    REQUIRE(m.ok());
+    CHECK(*m == CowMethod::kQcow2);
   }
 }
 
-TEST_CASE("Firecracker gets a raw disk: reflink, then dm-snapshot, then copy") {
+TEST_CASE("Firecracker gets a raw disk: reflink, else a sparse copy") {
   struct Row {
     bool reflink;
-    bool dm;
     CowMethod want;
   };
   const Row rows[] = {
-      {true, false, CowMethod::kReflink},
-      {true, true, CowMethod::kReflink},
-      {false, true, CowMethod::kDmSnapshot},
-      {false, false, CowMethod::kCopy},
+      {true, CowMethod::kReflink},
+      {false, CowMethod::kCopy},
   };
   for (const Row& row : rows) {
-    INFO("reflink=" << row.reflink << " dm=" << row.dm);
-    auto m = ChooseCowMethod("firecracker", Probe("ext4", row.reflink), row.dm);
+    INFO("reflink=" << row.reflink);
+    auto m = ChooseCowMethod("firecracker", Probe("ext4", row.reflink));
     REQUIRE(m.ok());
     CHECK(*m == row.want);
     CHECK(DriveFormat(*m) == "raw");
@@ -44,24 +39,24 @@ TEST_CASE("Firecracker gets a raw disk: reflink, then dm-snapshot, then copy") {
 }
 
 TEST_CASE("an unknown VMM is refused by name") {
-  auto m = ChooseCowMethod("cloud-hypervisor", Probe("xfs", true), true);
+  auto m = ChooseCowMethod("cloud-hypervisor", Probe("xfs", true));
   REQUIRE_FALSE(m.ok());
   CHECK(m.error().code() == Code::kInvalidArgument);
   CHECK(m.error().message().find("'cloud-hypervisor'") != std::string::npos);
 }
 
 TEST_CASE("method names round-trip and unknown names are refused") {
-  for (CowMethod m : {CowMethod::kQcow2, CowMethod::kReflink, CowMethod::kDmSnapshot,
-                      CowMethod::kCopy}) {
+  for (CowMethod m : {CowMethod::kQcow2, CowMethod::kReflink, CowMethod::kCopy}) {
     auto parsed = ParseCowMethod(CowMethodName(m));
     REQUIRE(parsed.ok());
     CHECK(*parsed == m);
   }
-  CHECK(CowMethodName(CowMethod::kDmSnapshot) == "dm-snapshot");
+  // Device-mapper snapshots are not a method: a VM's disk is always a file.
+  CHECK_FALSE(ParseCowMethod("dm-snapshot").ok());
   auto bad = ParseCowMethod("overlayfs");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message() ==
-        "unknown copy-on-write method 'overlayfs' (expected qcow2, reflink, dm-snapshot or copy)");
+        "unknown copy-on-write method 'overlayfs' (expected qcow2, reflink or copy)");
 }
 
 TEST_CASE("human descriptions for doctor and vm show") {
@@ -70,7 +65,6 @@ TEST_CASE("human descriptions for doctor and vm show") {
   CHECK(DescribeCowMethod(CowMethod::kReflink, Probe("btrfs", true)) == "reflink (btrfs)");
   CHECK(DescribeCowMethod(CowMethod::kReflink, Probe("", true)) == "reflink");
   CHECK(DescribeCowMethod(CowMethod::kCopy, Probe("tmpfs", false)) == "sparse copy");
-  CHECK(DescribeCowMethod(CowMethod::kDmSnapshot, Probe("ext4", false)) == "dm-snapshot");
   CHECK(DriveFormat(CowMethod::kQcow2) == "qcow2");
 }
 

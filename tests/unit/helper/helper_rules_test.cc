@@ -1,10 +1,9 @@
-// The helper's pure rules: the nftables script, device-mapper argv, the
-// chown_socket path rule, peer admission, serve options, the record format.
+// The helper's pure rules: the nftables script, the jailer's id and argv,
+// peer admission, serve options, the record format.
 #include <catch2/catch.hpp>
 
-#include "helper/block_devices.h"
+#include "helper/jail.h"
 #include "helper/nat_table.h"
-#include "helper/owner_paths.h"
 #include "helper/protocol/names.h"
 #include "helper/serve_command.h"
 #include "helper/server.h"
@@ -47,59 +46,40 @@ TEST_CASE("the NAT script masquerades each guest and drops metadata traffic") {
   }
 }
 
-TEST_CASE("device-mapper availability is detected, not assumed") {
-  auto missing = CheckDeviceMapper("/nonexistent/mapper/control", "/usr/sbin/dmsetup");
-  REQUIRE_FALSE(missing.ok());
-  CHECK(missing.error().code() == Code::kUnavailable);
-  CHECK(missing.error().message() ==
-        "device-mapper is not available on this host (no '/nonexistent/mapper/control')");
-  // A character device stands in for the control node; without dmsetup it
-  // is still unavailable.
-  auto no_tool = CheckDeviceMapper("/dev/null", "");
-  REQUIRE_FALSE(no_tool.ok());
-  CHECK(no_tool.error().message() ==
-        "device-mapper is not available on this host (dmsetup is not installed)");
-  CHECK(CheckDeviceMapper("/dev/null", "/usr/sbin/dmsetup").ok());
+TEST_CASE("the jailer's id, directory and argv") {
+  JailerSetup setup{"/usr/local/bin/jailer", "/usr/local/bin/firecracker-v1.7", "/srv/jailer"};
+  auto id = JailId(1000, "web-1");
+  REQUIRE(id.ok());
+  CHECK(*id == "banger-1000-web-1");
+  CHECK(JailDir(setup, *id) == "/srv/jailer/firecracker-v1.7/banger-1000-web-1");
+  CHECK(JailerArgv(setup, *id, 1000, 100) ==
+        std::vector<std::string>{"/usr/local/bin/jailer", "--id", "banger-1000-web-1",
+                                 "--exec-file", "/usr/local/bin/firecracker-v1.7", "--uid",
+                                 "1000", "--gid", "100", "--chroot-base-dir", "/srv/jailer",
+                                 "--", "--api-sock", "/firecracker.sock"});
+  // The jailer takes only [A-Za-z0-9-], at most 64 characters.
+  auto dotted = JailId(1000, "web.lab");
+  REQUIRE_FALSE(dotted.ok());
+  CHECK(dotted.error().message() ==
+        "jail id 'banger-1000-web.lab': the jailer takes at most 64 letters, digits and '-'");
+  CHECK_FALSE(JailId(1000, std::string(60, 'a')).ok());
+  CHECK_FALSE(JailId(1000, "../x").ok());
 }
 
-TEST_CASE("the snapshot table and dmsetup argv") {
-  std::string table = DmSnapshotTable(2097152, "/dev/loop1", "/dev/loop2", true, 8);
-  CHECK(table == "0 2097152 snapshot /dev/loop1 /dev/loop2 P 8");
-  CHECK(DmSnapshotTable(16, "/dev/loop1", "/dev/loop2", false, 64) ==
-        "0 16 snapshot /dev/loop1 /dev/loop2 N 64");
-  CHECK(DmCreateArgv("/usr/sbin/dmsetup", "bg-web", table) ==
-        std::vector<std::string>{"/usr/sbin/dmsetup", "create", "bg-web", "--table", table});
-  CHECK(DmRemoveArgv("dmsetup", "bg-web") ==
-        std::vector<std::string>{"dmsetup", "remove", "bg-web"});
-  CHECK(DmDevicePath("bg-web") == "/dev/mapper/bg-web");
-}
-
-TEST_CASE("chown_socket paths must lie inside an allowed directory") {
-  std::vector<std::string> allowed = {"/home/ana", "/run/user/1000"};
-  CHECK(CheckSocketPathAllowed("/home/ana/.local/state/banger/web.sock", allowed).ok());
-  CHECK(CheckSocketPathAllowed("/run/user/1000/banger/qmp.sock", allowed).ok());
-  struct Case {
-    const char* path;
-    const char* message;
-  };
-  const Case refused[] = {
-      {"/home/anabel/x.sock",
-       "'/home/anabel/x.sock' is not inside a directory the helper may change sockets in "
-       "('/home/ana', '/run/user/1000')"},
-      {"/home/ana", "'/home/ana' is not inside a directory the helper may change sockets in "
-                    "('/home/ana', '/run/user/1000')"},
-      {"/etc/shadow", "'/etc/shadow' is not inside a directory the helper may change sockets "
-                      "in ('/home/ana', '/run/user/1000')"},
-      {"/home/ana/../bob/x.sock", "'/home/ana/../bob/x.sock' has a '..' component"},
-      {"home/ana/x.sock", "'home/ana/x.sock' is not an absolute path"},
-  };
-  for (const Case& c : refused) {
-    INFO(c.path);
-    auto st = CheckSocketPathAllowed(c.path, allowed);
-    REQUIRE_FALSE(st.ok());
-    CHECK(st.error().message() == c.message);
-  }
-  CHECK_FALSE(CheckSocketPathAllowed("/tmp/x.sock", {}).ok());
+TEST_CASE("the jailer setup is checked before root runs anything") {
+  JailerSetup relative{"jailer", "/usr/bin/firecracker", "/srv/jailer"};
+  CHECK(CheckJailerSetup(relative).error().message() ==
+        "--jailer: 'jailer' is not an absolute path");
+  JailerSetup missing{"/nonexistent/jailer", "/usr/bin/firecracker", "/srv/jailer"};
+  CHECK(CheckJailerSetup(missing).error().code() == Code::kNotFound);
+  // /bin/sh is root's and not writable by others: acceptable as a binary,
+  // but the exec file's name must contain "firecracker".
+  JailerSetup misnamed{"/bin/sh", "/bin/sh", "/srv/jailer"};
+  CHECK(CheckJailerSetup(misnamed).error().message() ==
+        "--firecracker '/bin/sh': the jailer runs only a file whose name contains "
+        "'firecracker'");
+  JailerSetup tmp_binary{"/tmp", "/bin/sh", "/srv/jailer"};
+  CHECK(CheckJailerSetup(tmp_binary).error().message() == "--jailer '/tmp': not a regular file");
 }
 
 TEST_CASE("only the owner and root are served") {
@@ -111,17 +91,24 @@ TEST_CASE("only the owner and root are served") {
 
 TEST_CASE("serve options") {
   auto ok = ParseServeOptions({"--owner", "1000", "--socket", "/tmp/h.sock", "--state-dir",
-                               "/tmp/state", "--allow-dir", "/tmp/vms"});
+                               "/tmp/state", "--jailer", "/usr/bin/jailer", "--firecracker",
+                               "/usr/bin/firecracker", "--jail-dir", "/var/jail"});
   REQUIRE(ok.ok());
   CHECK(ok->owner_uid == 1000);
   CHECK(ok->socket_path == "/tmp/h.sock");
   CHECK(ok->state_dir == "/tmp/state");
-  CHECK(ok->allow_dirs == std::vector<std::string>{"/tmp/vms"});
+  CHECK(ok->jailer == "/usr/bin/jailer");
+  CHECK(ok->firecracker == "/usr/bin/firecracker");
+  CHECK(ok->jail_dir == "/var/jail");
+  CHECK(ParseServeOptions({"--owner", "1", "--jailer", "/usr/bin/jailer"}).error().message()
+            .rfind("--jailer and --firecracker go together", 0) == 0);
 
   auto defaults = ParseServeOptions({"--owner", "7"});
   REQUIRE(defaults.ok());
   CHECK(defaults->socket_path.empty());
   CHECK(defaults->state_dir == "/var/lib/banger-helper");
+  CHECK(defaults->jailer.empty());
+  CHECK(defaults->jail_dir == "/srv/jailer");
 
   CHECK(ParseServeOptions({}).error().message().rfind("--owner is required", 0) == 0);
   CHECK(ParseServeOptions({"--owner", "x1"}).error().message() == "--owner: 'x1' is not a uid");
@@ -137,15 +124,21 @@ TEST_CASE("the helper record round-trips and refuses damage") {
   s.owner_uid = 1000;
   s.bridges = {{"bg0", "172.30.0.1/24"}};
   s.taps = {{"bgt-1", "bg0", ""}, {"bgt-2", "bg0", "web"}};
-  s.loops = {{"/dev/loop3", "/home/u/disk.img", 1234, 66306}};
   s.nat = {{"172.30.0.5", "bg0"}};
-  s.dm = {{"bg-web"}};
+  s.jails = {{"web", "/srv/jailer/firecracker/banger-1000-web", 4321, 987654}};
   auto back = DecodeState(EncodeState(s));
   REQUIRE(back.ok());
   CHECK(EncodeState(*back) == EncodeState(s));
   CHECK(back->FindTap("bgt-2")->vm == "web");
-  CHECK(back->FindLoop("/dev/loop3")->inode == 1234);
+  CHECK(back->FindJail("web")->start_ticks == 987654);
+  CHECK(back->FindJail("db") == nullptr);
   CHECK(back->FindTap("eth0") == nullptr);
+
+  // A record written before jails existed still loads.
+  auto older = DecodeState(
+      R"({"format":1,"owner_uid":1000,"bridges":[],"taps":[],"nat":[],"loops":[],"dm":[]})");
+  REQUIRE(older.ok());
+  CHECK(older->jails.empty());
 
   auto damaged = DecodeState(R"({"format":1,"owner_uid":1000,"bridges":[]})");
   REQUIRE_FALSE(damaged.ok());

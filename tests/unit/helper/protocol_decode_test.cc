@@ -26,14 +26,10 @@ const std::vector<Good> kGood = {
     {R"({"op":"list_taps"})", "list_taps"},
     {R"({"op":"nat_enable","address":"172.30.0.5","bridge":"bg0"})", "nat_enable"},
     {R"({"op":"nat_disable","address":"172.30.0.5"})", "nat_disable"},
-    {R"({"op":"loop_attach","path":"/home/u/.local/share/banger/disk.img","read_only":true})",
-     "loop_attach"},
-    {R"({"op":"loop_detach","device":"/dev/loop12"})", "loop_detach"},
-    {R"({"op":"dm_snapshot_create","name":"bg-web","origin":"/dev/loop1","cow":"/dev/loop2",)"
-     R"("persistent":false,"chunk_sectors":16})",
-     "dm_snapshot_create"},
-    {R"({"op":"dm_snapshot_remove","name":"bg-web"})", "dm_snapshot_remove"},
-    {R"({"op":"chown_socket","path":"/run/user/1000/banger/web.sock"})", "chown_socket"},
+    {R"({"op":"jail_start","vm":"web","kernel":"/k/vmlinux","initrd":"",)"
+     R"("drives":[{"id":"rootfs","path":"/v/web/rootfs.ext4"},{"id":"work","path":"/v/w.ext4"}]})",
+     "jail_start"},
+    {R"({"op":"jail_remove","vm":"web"})", "jail_remove"},
 };
 
 TEST_CASE("every operation decodes from good input and round-trips") {
@@ -54,15 +50,17 @@ TEST_CASE("every operation decodes from good input and round-trips") {
 
 TEST_CASE("decoded fields carry the values sent") {
   auto r = DecodeRequest(
-      R"({"op":"dm_snapshot_create","name":"bg-web","origin":"/dev/loop1","cow":"/dev/loop2",)"
-      R"("persistent":false,"chunk_sectors":16})");
+      R"({"op":"jail_start","vm":"web","kernel":"/k/vmlinux","initrd":"/k/initrd.img",)"
+      R"("drives":[{"id":"rootfs","path":"/v/rootfs.ext4"},{"id":"work","path":"/v/work.ext4"}]})");
   REQUIRE(r.ok());
-  const auto& q = std::get<DmSnapshotCreateRequest>(*r);
-  CHECK(q.name == "bg-web");
-  CHECK(q.origin == "/dev/loop1");
-  CHECK(q.cow == "/dev/loop2");
-  CHECK_FALSE(q.persistent);
-  CHECK(q.chunk_sectors == 16);
+  const auto& q = std::get<JailStartRequest>(*r);
+  CHECK(q.vm == "web");
+  CHECK(q.kernel == "/k/vmlinux");
+  CHECK(q.initrd == "/k/initrd.img");
+  REQUIRE(q.drives.size() == 2);
+  CHECK(q.drives[0].id == "rootfs");
+  CHECK(q.drives[0].path == "/v/rootfs.ext4");
+  CHECK(q.drives[1].id == "work");
 }
 
 struct Bad {
@@ -84,11 +82,13 @@ const std::vector<Bad> kBad = {
      "request 'ensure_bridge': missing field 'name'"},
     {R"({"op":"create_tap","name":5,"bridge":"bg0"})",
      "request 'create_tap': field 'name' must be a string, not number"},
-    {R"({"op":"loop_attach","path":"/a/b","read_only":"yes"})",
-     "request 'loop_attach': field 'read_only' must be a boolean, not string"},
-    {R"({"op":"dm_snapshot_create","name":"bg-a","origin":"/dev/loop1","cow":"/dev/loop2",)"
-     R"("persistent":true,"chunk_sectors":-8})",
-     "request 'dm_snapshot_create': field 'chunk_sectors' must be an unsigned integer, not number"},
+    {R"({"op":"jail_start","vm":"web","kernel":"/k","initrd":"","drives":{}})",
+     "request 'jail_start': field 'drives' must be an array, not object"},
+    {R"({"op":"jail_start","vm":"web","kernel":"/k","initrd":"","drives":["/v/r.ext4"]})",
+     "request 'jail_start': field 'drives' must hold objects"},
+    {R"({"op":"jail_start","vm":"web","kernel":"/k","initrd":"",)"
+     R"("drives":[{"id":"rootfs","path":"/v/r.ext4","ro":true}]})",
+     "request 'jail_start': drive: unknown field 'ro'"},
     {R"({"op":"delete_tap","name":null})",
      "request 'delete_tap': field 'name' must be a string, not null"},
     {R"({"op":"delete_tap","name":"lo"})",
@@ -121,26 +121,25 @@ const std::vector<Bad> kBad = {
      "request 'nat_enable': field 'address': '300.1.1.1' is not an IPv4 address"},
     {R"({"op":"nat_disable","address":"fe80::1"})",
      "request 'nat_disable': field 'address': 'fe80::1' is not an IPv4 address"},
-    {R"({"op":"loop_attach","path":"disk.img","read_only":false})",
-     "request 'loop_attach': field 'path': 'disk.img' is not an absolute path"},
-    {R"({"op":"loop_attach","path":"/home/u/../../etc/shadow","read_only":true})",
-     "request 'loop_attach': field 'path': '/home/u/../../etc/shadow' has a '..' component"},
-    {R"({"op":"loop_detach","device":"/dev/sda"})",
-     "request 'loop_detach': field 'device': '/dev/sda' is not a loop device (/dev/loopN)"},
-    {R"({"op":"loop_detach","device":"/dev/loop1x"})",
-     "request 'loop_detach': field 'device': '/dev/loop1x' is not a loop device (/dev/loopN)"},
-    {R"({"op":"dm_snapshot_create","name":"bg-a","origin":"/dev/loop1","cow":"/dev/loop1",)"
-     R"("persistent":true,"chunk_sectors":8})",
-     "request 'dm_snapshot_create': field 'cow': must differ from 'origin'"},
-    {R"({"op":"dm_snapshot_create","name":"bg-a","origin":"/dev/loop1","cow":"/dev/loop2",)"
-     R"("persistent":true,"chunk_sectors":12})",
-     "request 'dm_snapshot_create': field 'chunk_sectors': 12 is not a power of two in 8..2048"},
-    {R"({"op":"dm_snapshot_remove","name":"root"})",
-     "request 'dm_snapshot_remove': field 'name': 'root' does not start with banger's prefix 'bg'"},
-    {R"({"op":"chown_socket","path":"/run/user/1000//x.sock"})",
-     "request 'chown_socket': field 'path': '/run/user/1000//x.sock' has an empty component"},
-    {R"({"op":"chown_socket","path":"/run/user/1000/./x.sock"})",
-     "request 'chown_socket': field 'path': '/run/user/1000/./x.sock' has a '.' component"},
+    {R"({"op":"jail_start","vm":"web","kernel":"vmlinux","initrd":"",)"
+     R"("drives":[{"id":"rootfs","path":"/v/r.ext4"}]})",
+     "request 'jail_start': field 'kernel': 'vmlinux' is not an absolute path"},
+    {R"({"op":"jail_start","vm":"web","kernel":"/k","initrd":"/k/../../etc/shadow",)"
+     R"("drives":[{"id":"rootfs","path":"/v/r.ext4"}]})",
+     "request 'jail_start': field 'initrd': '/k/../../etc/shadow' has a '..' component"},
+    {R"({"op":"jail_start","vm":"web","kernel":"/k","initrd":"","drives":[]})",
+     "request 'jail_start': field 'drives': 0 drives; 1 to 8 are allowed"},
+    {R"({"op":"jail_start","vm":"web","kernel":"/k","initrd":"",)"
+     R"("drives":[{"id":"../root","path":"/v/r.ext4"}]})",
+     "request 'jail_start': field 'drives': '../root' contains '.'; allowed are [a-z0-9-]"},
+    {R"({"op":"jail_start","vm":"web","kernel":"/k","initrd":"",)"
+     R"("drives":[{"id":"root","path":"/v/a"},{"id":"root","path":"/v/b"}]})",
+     "request 'jail_start': field 'drives': drive 'root' appears twice"},
+    {R"({"op":"jail_start","vm":"web","kernel":"/k","initrd":"",)"
+     R"("drives":[{"id":"root","path":"/v//a"}]})",
+     "request 'jail_start': field 'drives': '/v//a' has an empty component"},
+    {R"({"op":"jail_remove","vm":"web/../x"})",
+     "request 'jail_remove': field 'vm': 'web/../x' contains '/'; allowed are [A-Za-z0-9._-]"},
 };
 
 TEST_CASE("bad requests are rejected with a message naming the field") {

@@ -21,9 +21,11 @@ TEST_CASE("responses round-trip through encode and decode") {
   CHECK(taps->taps[1].name == "bgt-2");
   CHECK(taps->taps[1].vm == "web");
 
-  auto device = DecodeResponse<DeviceResponse>(EncodeResponse(DeviceResponse{"/dev/loop3"}));
-  REQUIRE(device.ok());
-  CHECK(device->device == "/dev/loop3");
+  auto jail = DecodeResponse<JailResponse>(
+      EncodeResponse(JailResponse{4321, "/srv/jailer/firecracker/banger-1000-web/root"}));
+  REQUIRE(jail.ok());
+  CHECK(jail->pid == 4321);
+  CHECK(jail->root == "/srv/jailer/firecracker/banger-1000-web/root");
   CHECK(DecodeResponse<EmptyResponse>(EncodeResponse(EmptyResponse{})).ok());
 }
 

@@ -171,6 +171,17 @@ TEST_CASE("changes propagate to the VMs that use them") {
           std::vector<std::string>{"settings.subnet 172.30.0.0/24 -> 10.9.0.0/24: restart",
                                    "settings.vmm auto -> qemu: replace"});
   }
+  SECTION("jailing Firecracker restarts every VM and keeps its disks") {
+    specs::Settings firecracker;
+    firecracker.vmm = "firecracker";
+    o.store.settings = firecracker;
+    d.settings.vmm = "firecracker";
+    d.settings.jailer = true;
+    Plan p = MakePlan(d, o);
+    CHECK(p.Find("vm.web")->action == Action::kRestart);
+    CHECK(Reasons(*p.Find("vm.worker")) ==
+          std::vector<std::string>{"settings.jailer false -> true: restart"});
+  }
 }
 
 TEST_CASE("changing the image limits touches no image or VM") {

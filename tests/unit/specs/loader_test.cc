@@ -329,6 +329,23 @@ kernel = "k"
   CHECK(errors.empty());
 }
 
+TEST_CASE("settings.jailer needs vmm = firecracker") {
+  CHECK(Errors(R"(
+[settings]
+vmm = "auto"
+jailer = true
+)") == Lines{"t.toml:4:10: settings.jailer: needs vmm = \"firecracker\" (the jailer runs only "
+              "Firecracker), not 'auto'"});
+  ParseOutcome on = ParseSpecText("[settings]\nvmm = \"firecracker\"\njailer = true\n",
+                                  "t.toml", "/specs");
+  REQUIRE(on.ok());
+  CHECK(on.state.settings.jailer);
+  ParseOutcome off = ParseSpecText("[settings]\nvmm = \"qemu\"\njailer = false\n", "t.toml",
+                                   "/specs");
+  REQUIRE(off.ok());
+  CHECK_FALSE(off.state.settings.jailer);
+}
+
 TEST_CASE("Value rules of every table are enforced") {
   CHECK(Errors(R"(
 [settings]

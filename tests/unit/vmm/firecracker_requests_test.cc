@@ -5,7 +5,6 @@
 #include "reconciler/vmm/firecracker/api_client.h"
 #include "reconciler/vmm/firecracker/api_requests.h"
 #include "reconciler/vmm/firecracker/firecracker_driver.h"
-#include "reconciler/vmm/firecracker/jailer.h"
 
 namespace banger::vmm {
 namespace {
@@ -101,34 +100,10 @@ TEST_CASE("fault messages are taken from the documented error body") {
   CHECK(FaultMessage(R"({"other": 1})") == R"({"other": 1})");
 }
 
-TEST_CASE("jailer argv wraps firecracker's own arguments after --") {
-  FirecrackerDriverOptions options;
-  options.jailer = JailerConfig{"/usr/bin/jailer", 1234, 5678, "/srv/jail"};
-  auto argv = BuildFirecrackerArgv(options, "/usr/bin/firecracker", "web-1", "/firecracker.sock");
-  REQUIRE(argv.ok());
-  CHECK(*argv == std::vector<std::string>{
-                     "/usr/bin/jailer", "--id", "web-1", "--exec-file", "/usr/bin/firecracker",
-                     "--uid", "1234", "--gid", "5678", "--chroot-base-dir", "/srv/jail", "--",
-                     "--api-sock", "/firecracker.sock"});
-  JailLayout layout(*options.jailer, "/usr/bin/firecracker", "web-1");
-  CHECK(layout.root() == "/srv/jail/firecracker/web-1/root");
-  CHECK(layout.HostPath("/firecracker.sock") == "/srv/jail/firecracker/web-1/root/firecracker.sock");
-}
-
-TEST_CASE("without a jailer the argv is firecracker's alone") {
-  auto argv = BuildFirecrackerArgv({}, "/opt/fc/firecracker", "web", "/run/banger/web/firecracker.sock");
-  REQUIRE(argv.ok());
-  CHECK(*argv == std::vector<std::string>{"/opt/fc/firecracker", "--api-sock",
-                                          "/run/banger/web/firecracker.sock"});
-}
-
-TEST_CASE("jailer inputs are validated") {
-  JailerConfig jail{"/usr/bin/jailer", 1, 1, "/srv/jail"};
-  CHECK_FALSE(BuildJailerArgv(jail, "/usr/bin/firecracker", "web_1", {}).ok());
-  CHECK_FALSE(BuildJailerArgv(jail, "/usr/bin/firecracker", std::string(65, 'a'), {}).ok());
-  CHECK_FALSE(BuildJailerArgv(jail, "firecracker", "web", {}).ok());
-  jail.chroot_base = "relative";
-  CHECK_FALSE(BuildJailerArgv(jail, "/usr/bin/firecracker", "web", {}).ok());
+TEST_CASE("an unjailed launch runs firecracker with its API socket in the run directory") {
+  CHECK(BuildFirecrackerArgv("/opt/fc/firecracker", "/run/banger/web/firecracker.sock") ==
+        std::vector<std::string>{"/opt/fc/firecracker", "--api-sock",
+                                 "/run/banger/web/firecracker.sock"});
 }
 
 }  // namespace

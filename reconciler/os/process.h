@@ -1,4 +1,4 @@
-// Watching and stopping detached VMM processes by PID.
+// Watching and stopping detached processes (VMMs, jailers) by PID.
 //
 // A detached VMM is not our child, so it cannot be waited for. Every helper
 // here identifies the process by (pid, start ticks) so that a recycled PID is
@@ -13,7 +13,13 @@
 
 #include "reconciler/base/error.h"
 
-namespace banger::vmm {
+namespace banger {
+
+// Whether the process is alive and is still the same process (start time
+// matches), not a recycled PID. start_ticks 0 matches any process.
+bool ProcessAlive(pid_t pid, uint64_t start_ticks);
+// The start time of a process from /proc/<pid>/stat (0 if gone).
+uint64_t ProcessStartTicks(pid_t pid);
 
 // Blocks until the process is gone (exited, zombie, or the PID now belongs to
 // another process) or `timeout` passes. Returns whether it is gone.
@@ -31,4 +37,4 @@ Status KillProcess(pid_t pid, uint64_t start_ticks,
 // The last `max_bytes` of a text file, trimmed; empty if it cannot be read.
 std::string ReadFileTail(const std::string& path, size_t max_bytes);
 
-}  // namespace banger::vmm
+}  // namespace banger

@@ -1,4 +1,4 @@
-#include "reconciler/vmm/detached_spawn.h"
+#include "reconciler/os/detached_spawn.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -16,7 +16,7 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-namespace banger::vmm {
+namespace banger {
 namespace {
 
 // Everything below until the parent-side functions runs in a forked child:
@@ -224,4 +224,4 @@ Result<pid_t> ForkDetached(const std::vector<int>& keep_fds, void (*body)(void*)
   return pid;
 }
 
-}  // namespace banger::vmm
+}  // namespace banger

@@ -15,7 +15,7 @@
 
 #include "reconciler/base/error.h"
 
-namespace banger::vmm {
+namespace banger {
 
 struct DetachedCommand {
   std::vector<std::string> argv;  // argv[0] must be an absolute path
@@ -40,4 +40,4 @@ Result<pid_t> SpawnDetached(const DetachedCommand& command);
 Result<pid_t> ForkDetached(const std::vector<int>& keep_fds, void (*body)(void*),
                            void* arg);
 
-}  // namespace banger::vmm
+}  // namespace banger

@@ -1,4 +1,4 @@
-#include "reconciler/vmm/process.h"
+#include "reconciler/os/process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -13,9 +13,8 @@
 #include <vector>
 
 #include "reconciler/os/unique_fd.h"
-#include "reconciler/vmm/driver.h"
 
-namespace banger::vmm {
+namespace banger {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -150,23 +149,4 @@ std::string ReadFileTail(const std::string& path, size_t max_bytes) {
   return out;
 }
 
-bool ProbeBinaryVersion(const Result<std::string>& binary, CommandRunner& runner,
-                        DriverProbe& probe) {
-  if (!binary.ok()) {
-    probe.detail = binary.error().message();
-    return false;
-  }
-  probe.binary = *binary;
-  ExecRequest req;
-  req.argv = {probe.binary, "--version"};
-  req.timeout = std::chrono::seconds(10);
-  auto version = RunChecked(runner, req);
-  if (!version.ok()) {
-    probe.detail = version.error().message();
-    return false;
-  }
-  probe.version = version->out.substr(0, version->out.find('\n'));
-  return true;
-}
-
-}  // namespace banger::vmm
+}  // namespace banger
