@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "helper/jail.h"
+#include "helper/bridge_resolver.h"
 #include "helper/protocol/protocol.h"
 #include "helper/state_store.h"
 #include "reconciler/os/exec.h"
@@ -32,6 +34,7 @@ struct HelperConfig {
   std::string state_dir = "/var/lib/banger-helper";
   CommandRunner* runner = nullptr;     // nullptr: SystemRunner()
   std::optional<JailerSetup> jailer;   // unset: jail_start is refused
+  std::string dnsmasq = "dnsmasq";     // the bridge resolvers' binary
 };
 
 // What goes back to the peer: a response frame and, for taps, their fd.
@@ -68,6 +71,14 @@ class HelperService {
   Result<EmptyResponse> Do(const NatDisableRequest& q, UniqueFd* fd);
   Result<JailResponse> StartJail(const JailStartRequest& q, UniqueFd console);
   Result<EmptyResponse> Do(const JailRemoveRequest& q, UniqueFd* fd);
+  Result<EmptyResponse> Do(const NameSetRequest& q, UniqueFd* fd);
+  Result<EmptyResponse> Do(const NameRemoveRequest& q, UniqueFd* fd);
+
+  // Starts (or restarts, when it died) the resolver of a recorded bridge,
+  // with the names the helper holds for it. The caller holds mu_.
+  Result<BridgeResolver*> EnsureResolver(const BridgeRecord& bridge);
+  std::string resolver_dir() const;
+  void RouteVmDomain(const std::string& bridge, const std::string& address);
 
   // Kills the recorded jailer if it still runs and removes its directory;
   // the caller holds mu_ and drops the record.
@@ -79,6 +90,9 @@ class HelperService {
   std::mutex mu_;  // guards store_ and pending_taps_
   StateStore store_;
   std::set<std::string> pending_taps_;  // being created outside the lock
+  // Per bridge: VM name -> address, and the dnsmasq answering them.
+  std::map<std::string, std::map<std::string, std::string>> names_;
+  std::map<std::string, std::unique_ptr<BridgeResolver>> resolvers_;
 };
 
 }  // namespace banger::helper

@@ -60,6 +60,10 @@ Result<EmptyResponse> HelperService::Do(const EnsureBridgeRequest& q, UniqueFd*)
     rec->address = q.address;
     BANGER_RETURN_IF_ERROR(store_.Save());
   }
+  // Guests are told the bridge address is their resolver: it must answer
+  // before the first VM on the bridge boots.
+  if (auto resolver = EnsureResolver(*rec); !resolver.ok())
+    return resolver.error().WithContext(what);
   return EmptyResponse{};
 }
 

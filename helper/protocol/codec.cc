@@ -179,6 +179,20 @@ const std::map<std::string, Decoder, std::less<>>& Decoders() {
          BANGER_ASSIGN_OR_RETURN(q.vm, r.String("vm"));
          return Request(std::move(q));
        }},
+      {NameSetRequest::kOp,
+       [](FieldReader& r) -> Result<Request> {
+         NameSetRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.bridge, r.String("bridge"));
+         BANGER_ASSIGN_OR_RETURN(q.vm, r.String("vm"));
+         BANGER_ASSIGN_OR_RETURN(q.address, r.String("address"));
+         return Request(std::move(q));
+       }},
+      {NameRemoveRequest::kOp,
+       [](FieldReader& r) -> Result<Request> {
+         NameRemoveRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.vm, r.String("vm"));
+         return Request(std::move(q));
+       }},
   };
   return *decoders;
 }
@@ -237,6 +251,14 @@ struct Validator {
   Status operator()(const JailRemoveRequest& q) const {
     return Check(c, "vm", ValidateVmName(q.vm));
   }
+  Status operator()(const NameSetRequest& q) const {
+    BANGER_RETURN_IF_ERROR(Check(c, "bridge", ValidateLinkName(q.bridge)));
+    BANGER_RETURN_IF_ERROR(Check(c, "vm", ValidateVmName(q.vm)));
+    return CheckParse(c, "address", ParseIpv4(q.address));
+  }
+  Status operator()(const NameRemoveRequest& q) const {
+    return Check(c, "vm", ValidateVmName(q.vm));
+  }
 };
 
 struct Encoder {
@@ -270,6 +292,12 @@ struct Encoder {
     for (const JailDrive& d : q.drives) j["drives"].push_back({{"id", d.id}, {"path", d.path}});
   }
   void operator()(const JailRemoveRequest& q) const { j["vm"] = q.vm; }
+  void operator()(const NameSetRequest& q) const {
+    j["bridge"] = q.bridge;
+    j["vm"] = q.vm;
+    j["address"] = q.address;
+  }
+  void operator()(const NameRemoveRequest& q) const { j["vm"] = q.vm; }
 };
 
 Result<json> ParseObject(std::string_view frame, const char* what) {

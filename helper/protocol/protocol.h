@@ -16,7 +16,7 @@
 namespace banger::helper {
 
 // Bumped on any incompatible change of a request or response shape.
-inline constexpr int kProtocolVersion = 2;
+inline constexpr int kProtocolVersion = 3;
 
 // Every link the helper touches starts with this prefix; taps made by the
 // engine's pool use kTapPrefix.
@@ -162,11 +162,30 @@ struct JailRemoveRequest {
   std::string vm;
 };
 
+// Makes `<vm>.vm` answer `address` from the resolver on `bridge` (a bridge
+// the helper created; its resolver starts with ensure_bridge). Replaces the
+// VM's previous address; idempotent.
+struct NameSetRequest {
+  static constexpr const char* kOp = "name_set";
+  using Response = EmptyResponse;
+  std::string bridge;
+  std::string vm;
+  std::string address;  // IPv4, no prefix
+};
+
+// `<vm>.vm` stops resolving on every bridge. A name that is not there is
+// success.
+struct NameRemoveRequest {
+  static constexpr const char* kOp = "name_remove";
+  using Response = EmptyResponse;
+  std::string vm;
+};
+
 using Request =
     std::variant<PingRequest, EnsureBridgeRequest, CreateTapRequest,
                  OpenTapRequest, AssignTapRequest, DeleteTapRequest,
                  ListTapsRequest, NatEnableRequest, NatDisableRequest,
-                 JailStartRequest, JailRemoveRequest>;
+                 JailStartRequest, JailRemoveRequest, NameSetRequest, NameRemoveRequest>;
 
 // The operation name of a request: "create_tap".
 const char* OperationName(const Request& request);

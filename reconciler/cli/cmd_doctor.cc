@@ -77,6 +77,7 @@ void CheckTools(Report& r) {
       {"fakeroot", "fakeroot", "runs debootstrap without root"},
       {"ssh", "openssh-client", "`banger vm ssh`"},
       {"ssh-keygen", "openssh-client", "makes banger's SSH key"},
+      {"dnsmasq", "dnsmasq-base", "the root helper answers <vm>.vm on each bridge with it"},
   };
   for (const auto& t : tools) {
     std::string path = FindProgram(t.name);
@@ -141,12 +142,27 @@ void CheckHelper(Report& r) {
   else r.Fail("root helper", ping.error().message(), "restart the helper");
 }
 
+// Guests resolve <vm>.vm through their bridge's resolver; the host needs a
+// route for the .vm domain to it, which the helper sets where
+// systemd-resolved runs.
+void CheckHostNames(Report& r) {
+  if (PathExists("/run/systemd/resolve/io.systemd.Resolve") && !FindProgram("resolvectl").empty()) {
+    r.Ok("host names", "systemd-resolved runs: the helper routes ~vm to each bridge's resolver");
+    return;
+  }
+  r.Warn("host names", "systemd-resolved is not running, so the host does not resolve <vm>.vm "
+                       "(guests do)",
+         "point the host's resolver at the bridge address for the vm domain (dnsmasq: "
+         "server=/vm/172.30.0.1), or run `banger ssh-config install` for `ssh <vm>.vm`");
+}
+
 int RunDoctor(Console& console, const DoctorArgs& args) {
   Report r;
   CheckVmms(r);
   CheckTools(r);
   CheckStateDir(r, args.state);
   CheckHelper(r);
+  CheckHostNames(r);
   if (args.json) {
     console.out << r.Json().dump(2) << "\n";
     return r.failed() ? kExitError : kExitOk;

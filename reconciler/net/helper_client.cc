@@ -174,6 +174,17 @@ Status HelperClient::EnableNat(const std::string& guest_address, const std::stri
   return OkStatus();
 }
 
+Status HelperClient::SetName(const std::string& bridge, const std::string& vm,
+                             const std::string& address) {
+  BANGER_RETURN_IF_ERROR(Call(NameSetRequest{bridge, vm, address}));
+  return OkStatus();
+}
+
+Status HelperClient::RemoveName(const std::string& vm) {
+  BANGER_RETURN_IF_ERROR(Call(NameRemoveRequest{vm}));
+  return OkStatus();
+}
+
 Status HelperClient::DisableNat(const std::string& guest_address) {
   BANGER_RETURN_IF_ERROR(Call(NatDisableRequest{guest_address}));
   return OkStatus();

@@ -64,6 +64,9 @@ class HelperClient {
   Result<std::vector<helper::TapInfo>> ListTaps();
   Status EnableNat(const std::string& guest_address, const std::string& bridge);
   Status DisableNat(const std::string& guest_address);
+  // `<vm>.vm` resolves to `address` on the bridge's resolver / nowhere.
+  Status SetName(const std::string& bridge, const std::string& vm, const std::string& address);
+  Status RemoveName(const std::string& vm);
   // Sends `console_fd` (the jailer's stdout and stderr) with the request.
   Result<helper::JailResponse> StartJail(const helper::JailStartRequest& request,
                                          int console_fd);

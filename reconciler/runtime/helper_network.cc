@@ -64,6 +64,26 @@ Status HelperVmNetwork::SetNat(const std::string& ip, bool enabled,
   return enabled ? client_->EnableNat(ip, settings.bridge) : client_->DisableNat(ip);
 }
 
+Status HelperVmNetwork::Connected() {
+  if (client_) return OkStatus();
+  BANGER_ASSIGN_OR_RETURN(net::HelperClient c, net::HelperClient::Connect(options_.client));
+  client_.emplace(std::move(c));
+  return OkStatus();
+}
+
+Status HelperVmNetwork::SetName(const std::string& vm, const std::string& ip,
+                                const specs::Settings& settings) {
+  std::lock_guard<std::mutex> l(mu_);
+  BANGER_RETURN_IF_ERROR(Connected());
+  return client_->SetName(settings.bridge, vm, ip);
+}
+
+Status HelperVmNetwork::RemoveName(const std::string& vm) {
+  std::lock_guard<std::mutex> l(mu_);
+  BANGER_RETURN_IF_ERROR(Connected());
+  return client_->RemoveName(vm);
+}
+
 bool HelperVmNetwork::TapPresent(const std::string& tap) {
   return PathExists("/sys/class/net/" + tap);
 }

@@ -26,10 +26,14 @@ class HelperVmNetwork : public VmNetwork {
   Status Detach(const std::string& tap) override;
   Status SetNat(const std::string& ip, bool enabled, const specs::Settings& settings) override;
   bool TapPresent(const std::string& tap) override;
+  Status SetName(const std::string& vm, const std::string& ip,
+                 const specs::Settings& settings) override;
+  Status RemoveName(const std::string& vm) override;
 
  private:
   // Connects and makes sure the bridge and the pool exist (once).
   Status Ready(const specs::Settings& settings);
+  Status Connected();
 
   HelperNetworkOptions options_;
   std::mutex mu_;

@@ -174,6 +174,10 @@ Status LocalVmRuntime::Boot(model::VmRecord& record, const apply::VmInputs& inpu
     undo.Add([this, tap] { (void)options_.network->Detach(tap); });
     params.address = record.ip + "/" + std::to_string(subnet.prefix);
     params.gateway = nic.gateway;
+    // The helper runs a resolver on every bridge it ensures (name_set).
+    params.dns = nic.gateway;
+    BANGER_RETURN_IF_ERROR(options_.network->SetName(name, record.ip, inputs.settings));
+    undo.Add([this, name] { (void)options_.network->RemoveName(name); });
     tap_fd = std::move(nic.fd);
     cfg.nets.push_back({nic.tap, tap_fd.get(), nic.mac});
   }
@@ -259,6 +263,7 @@ Status LocalVmRuntime::Stop(const model::VmRecord& record, apply::StepProgress& 
     BANGER_RETURN_IF_ERROR(driver->Shutdown(*handles, options_.stop_grace));
   }
   if (options_.network) {
+    BANGER_RETURN_IF_ERROR(options_.network->RemoveName(name));
     if (record.spec.nat && !record.ip.empty()) {
       specs::Settings s;  // NAT rules are keyed by address only
       BANGER_RETURN_IF_ERROR(options_.network->SetNat(record.ip, false, s));

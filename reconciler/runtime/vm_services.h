@@ -38,6 +38,10 @@ class VmNetwork {
   virtual Status SetNat(const std::string& ip, bool enabled,
                         const specs::Settings& settings) = 0;
   virtual bool TapPresent(const std::string& tap) = 0;
+  // `<vm>.vm` answers `ip` from the bridge's resolver; Remove: from none.
+  virtual Status SetName(const std::string& vm, const std::string& ip,
+                         const specs::Settings& settings) = 0;
+  virtual Status RemoveName(const std::string& vm) = 0;
 };
 
 // Host keys the guest printed on its console at boot ("ssh-ed25519 AAAA...").

@@ -72,9 +72,9 @@ class CompletionTest(unittest.TestCase):
     def test_bash_completes_commands_flags_files_and_vms(self):
         script = self.script("bash")
         cases = {
-            "banger v": ["validate", "vm"],
+            "banger v": ["validate", "version", "vm"],
             "banger vm s": ["show", "ssh", "start", "stop"],
-            "banger vm logs -": ["--follow", "--help", "-f", "-h"],
+            "banger vm logs -": ["--file", "--follow", "--help", "--state-dir", "-f", "-h"],
             "banger vm show w": ["web", "web2"],
             "banger vm stop web ": ["db", "web", "web2"],  # takes several names
             "banger vm show web ": [],                      # takes one

@@ -7,6 +7,7 @@ empty spec removes everything."""
 
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +16,9 @@ import unittest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import harness  # noqa: E402
+
+UPSTREAM = "10.77.0.53"
+OUTSIDE = "10.77.0.80"
 
 SPEC = """
 [settings]
@@ -78,6 +82,27 @@ class VmTest(unittest.TestCase):
         for p in cls.scratch.path.iterdir():
             os.chown(p, cls.user.pw_uid, cls.user.pw_gid)
         cls.netns = harness.Netns()
+        # The host's upstream resolver, inside the namespace: `ip netns
+        # exec` shows /etc/netns/NAME/resolv.conf as /etc/resolv.conf, so
+        # the helper's bridge resolvers forward to a dnsmasq on a dummy
+        # link that knows outside.test, served by an HTTP server there.
+        cls.etc_netns = pathlib.Path("/etc/netns") / cls.netns.name
+        cls.etc_netns.mkdir(parents=True)
+        (cls.etc_netns / "resolv.conf").write_text(f"nameserver {UPSTREAM}\n")
+        for argv in (["ip", "link", "add", "bgup0", "type", "dummy"],
+                     ["ip", "addr", "add", f"{UPSTREAM}/24", "dev", "bgup0"],
+                     ["ip", "addr", "add", f"{OUTSIDE}/24", "dev", "bgup0"],
+                     ["ip", "link", "set", "bgup0", "up"]):
+            subprocess.run(["ip", "-n", cls.netns.name] + argv, check=True)
+        cls.upstream = harness.Process(
+            ["ip", "netns", "exec", cls.netns.name, "dnsmasq", "--keep-in-foreground",
+             "--conf-file=/dev/null", "--no-resolv", "--no-hosts", f"--listen-address={UPSTREAM}",
+             "--bind-interfaces", f"--address=/outside.test/{OUTSIDE}", "--pid-file="],
+            log=cls.scratch.path / "upstream-dns.log")
+        cls.web = harness.Process(
+            ["ip", "netns", "exec", cls.netns.name, "/usr/bin/python3", "-m", "http.server",
+             "8080", "--bind", OUTSIDE, "--directory", str(cls.scratch.path)],
+            log=cls.scratch.path / "web.log")
         cls.sock = cls.scratch.path / "helper.sock"
         cls.env = harness.banger_env(cls.state, {
             "BANGER_CACHE_DIR": str(cls.cache), "HOME": cls.user.pw_dir,
@@ -104,6 +129,9 @@ class VmTest(unittest.TestCase):
             for pid in harness.vmm_pids_under(cls.state):
                 os.kill(pid, signal.SIGKILL)
             cls.helper.close()
+            cls.upstream.close()
+            cls.web.close()
+            shutil.rmtree(cls.etc_netns, ignore_errors=True)
             cls.netns.close()
             cls.scratch.close()
 
@@ -146,6 +174,23 @@ class VmTest(unittest.TestCase):
                     "exec 3<>/dev/tcp/172.30.9.3/22; head -c 7 <&3")
         self.assertEqual(r.stdout, "SSH-2.0")
         self.ok("vm", "ssh", "beta", "--", "true")
+
+        # Names: every VM answers as <name>.vm from the bridge resolver
+        # (and as <name> through the guest's search domain); other names
+        # are forwarded upstream, and a NAT guest reaches what they name.
+        hosts = self.ok("vm", "exec", "alpha", "--", "getent", "hosts", "beta.vm").stdout
+        self.assertEqual(hosts.split()[0], "172.30.9.3")
+        self.assertEqual(self.ok("vm", "exec", "beta", "--", "getent", "hosts",
+                                 "alpha").stdout.split()[0], "172.30.9.2")
+        self.assertIn("search vm", self.ok("vm", "exec", "beta", "--", "cat",
+                                           "/etc/resolv.conf").stdout)
+        self.assertEqual(self.ok("vm", "exec", "alpha", "--", "getent", "hosts",
+                                 "outside.test").stdout.split()[0], OUTSIDE)
+        self.scratch.write("outside.txt", "served outside\n")
+        r = self.ok("vm", "exec", "alpha", "--", "bash", "-c",
+                    "exec 3<>/dev/tcp/outside.test/8080; "
+                    "printf 'GET /outside.txt HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3")
+        self.assertIn("served outside", r.stdout)
         self.assertNotEqual(nft_ruleset(self.netns.name), "")
         self.assertEqual(nft_ruleset(self.netns.name), self.nft_before)
 
@@ -197,6 +242,9 @@ class VmTest(unittest.TestCase):
         self.assertIn("beta.vm", ssh_config.read_text())
         self.ok("vm", "rm", "beta")
         self.assertNotIn("beta.vm", ssh_config.read_text())
+        # ... and its name stops resolving at once.
+        gone = self.banger("vm", "exec", "alpha", "--", "getent", "hosts", "beta.vm")
+        self.assertEqual(gone.returncode, 2, gone.stdout + gone.stderr)
         self.assertIn("alpha.vm", ssh_config.read_text())
 
         # An empty spec removes everything: processes, disks, handles.

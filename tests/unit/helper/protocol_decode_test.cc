@@ -30,6 +30,8 @@ const std::vector<Good> kGood = {
      R"("drives":[{"id":"rootfs","path":"/v/web/rootfs.ext4"},{"id":"work","path":"/v/w.ext4"}]})",
      "jail_start"},
     {R"({"op":"jail_remove","vm":"web"})", "jail_remove"},
+    {R"({"op":"name_set","bridge":"bg0","vm":"web","address":"172.30.0.5"})", "name_set"},
+    {R"({"op":"name_remove","vm":"web"})", "name_remove"},
 };
 
 TEST_CASE("every operation decodes from good input and round-trips") {
@@ -138,6 +140,9 @@ const std::vector<Bad> kBad = {
     {R"({"op":"jail_start","vm":"web","kernel":"/k","initrd":"",)"
      R"("drives":[{"id":"root","path":"/v//a"}]})",
      "request 'jail_start': field 'drives': '/v//a' has an empty component"},
+    {R"({"op":"name_set","bridge":"bg0","vm":"web","address":"172.30.0"})",
+     "request 'name_set': field 'address': '172.30.0' is not an IPv4 address"},
+    {R"({"op":"name_remove","vm":"web","bridge":"bg0"})", "request 'name_remove': unknown field 'bridge'"},
     {R"({"op":"jail_remove","vm":"web/../x"})",
      "request 'jail_remove': field 'vm': 'web/../x' contains '/'; allowed are [A-Za-z0-9._-]"},
 };

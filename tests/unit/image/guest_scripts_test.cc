@@ -71,7 +71,7 @@ TEST_CASE("network bootstrap configures the first device-backed NIC") {
         "ip addr replace 172.30.0.5/24 dev eth0\n"
         "ip route replace default via 172.30.0.1 dev eth0\n"
         "hostname web-1\n");
-  CHECK(*ReadFile(box.root() + "/etc/resolv.conf") == "nameserver 172.30.0.1\n");
+  CHECK(*ReadFile(box.root() + "/etc/resolv.conf") == "nameserver 172.30.0.1\nsearch vm\n");
   CHECK(*ReadFile(box.root() + "/etc/hostname") == "web-1\n");
   CHECK(*ReadFile(box.root() + "/etc/hosts") == "127.0.0.1\tlocalhost\n127.0.1.1\tweb-1\n");
 }

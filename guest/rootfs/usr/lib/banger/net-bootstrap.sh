@@ -63,7 +63,7 @@ if [ -n "$dns" ]; then
   if [ -L "$resolv" ]; then
     rm -f "$resolv"
   fi
-  printf 'nameserver %s\n' "$dns" > "$resolv.banger-tmp"
+  printf 'nameserver %s\nsearch vm\n' "$dns" > "$resolv.banger-tmp"
   mv -f "$resolv.banger-tmp" "$resolv"
 fi
 
