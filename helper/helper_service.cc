@@ -21,9 +21,13 @@ Result<std::unique_ptr<HelperService>> HelperService::Create(HelperConfig config
   std::unique_ptr<HelperService> service(new HelperService(std::move(config), std::move(store)));
   // NAT rules do not survive a reboot or a flushed ruleset; the record does.
   // Restoring them at start keeps running guests' outbound traffic working.
-  if (!service->store_.state().nat.empty()) {
+  const HelperState& state = service->store_.state();
+  if (!state.nat.empty() || !state.ports.empty()) {
     BANGER_RETURN_IF_ERROR(EnableIpv4Forwarding());
-    if (auto st = ApplyNatTable(service->runner(), service->store_.state().nat); !st.ok()) {
+    for (const PortRecord& r : state.ports) {
+      BANGER_RETURN_IF_ERROR(service->PrepareBridgeFor(r));
+    }
+    if (auto st = ApplyNatTable(service->runner(), state.nat, state.ports); !st.ok()) {
       return st.error().WithContext("restore NAT from the helper record");
     }
   }
@@ -92,12 +96,12 @@ Result<EmptyResponse> HelperService::Do(const NatEnableRequest& q, UniqueFd*) {
   }
   next.push_back({q.address, q.bridge});
   if (auto st = EnableIpv4Forwarding(); !st.ok()) return st.error().WithContext(what);
-  if (auto st = ApplyNatTable(runner(), next); !st.ok()) return st.error().WithContext(what);
+  if (auto st = ApplyNatTable(runner(), next, state.ports); !st.ok()) return st.error().WithContext(what);
   std::vector<NatRecord> previous = std::move(state.nat);
   state.nat = std::move(next);
   if (auto st = store_.Save(); !st.ok()) {
     state.nat = std::move(previous);
-    (void)ApplyNatTable(runner(), state.nat);  // best effort: table follows record
+    (void)ApplyNatTable(runner(), state.nat, state.ports);  // best effort: table follows record
     return st.error().WithContext(what);
   }
   return EmptyResponse{};
@@ -111,12 +115,12 @@ Result<EmptyResponse> HelperService::Do(const NatDisableRequest& q, UniqueFd*) {
   if (existing == nullptr) return EmptyResponse{};  // already off
   std::vector<NatRecord> next = state.nat;
   next.erase(next.begin() + (existing - state.nat.data()));
-  if (auto st = ApplyNatTable(runner(), next); !st.ok()) return st.error().WithContext(what);
+  if (auto st = ApplyNatTable(runner(), next, state.ports); !st.ok()) return st.error().WithContext(what);
   std::vector<NatRecord> previous = std::move(state.nat);
   state.nat = std::move(next);
   if (auto st = store_.Save(); !st.ok()) {
     state.nat = std::move(previous);
-    (void)ApplyNatTable(runner(), state.nat);
+    (void)ApplyNatTable(runner(), state.nat, state.ports);
     return st.error().WithContext(what);
   }
   return EmptyResponse{};

@@ -73,6 +73,18 @@ class HelperService {
   Result<EmptyResponse> Do(const JailRemoveRequest& q, UniqueFd* fd);
   Result<EmptyResponse> Do(const NameSetRequest& q, UniqueFd* fd);
   Result<EmptyResponse> Do(const NameRemoveRequest& q, UniqueFd* fd);
+  Result<EmptyResponse> Do(const PortsSetRequest& q, UniqueFd* fd);
+  Result<EmptyResponse> Do(const PortsClearRequest& q, UniqueFd* fd);
+
+  // The recorded bridge whose subnet holds the guest address `address`.
+  Result<const BridgeRecord*> GuestBridge(const std::string& address);
+  // Forwarding on, and route_localnet on the guest's bridge when a port
+  // publishes on a loopback (or every) host address. The caller holds mu_
+  // or runs before serving.
+  Status PrepareBridgeFor(const PortRecord& record);
+  // Makes the VM's record `ports` (none: removed), the table following it.
+  Status ReplacePorts(const std::string& vm, std::optional<PortRecord> ports,
+                      const std::string& what);
 
   // Starts (or restarts, when it died) the resolver of a recorded bridge,
   // with the names the helper holds for it. The caller holds mu_.

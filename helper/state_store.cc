@@ -42,6 +42,9 @@ NatRecord* HelperState::FindNat(const std::string& address) {
 JailRecord* HelperState::FindJail(const std::string& vm) {
   return FindBy(jails, vm, &JailRecord::vm);
 }
+PortRecord* HelperState::FindPorts(const std::string& vm) {
+  return FindBy(ports, vm, &PortRecord::vm);
+}
 
 std::string EncodeState(const HelperState& s) {
   json j = {{"format", kFormat}, {"owner_uid", s.owner_uid}};
@@ -57,6 +60,15 @@ std::string EncodeState(const HelperState& s) {
   for (const auto& r : s.jails) {
     j["jails"].push_back({{"vm", r.vm}, {"dir", r.dir}, {"pid", r.pid},
                           {"start_ticks", r.start_ticks}});
+  }
+  j["ports"] = json::array();
+  for (const auto& r : s.ports) {
+    json list = json::array();
+    for (const auto& p : r.ports) {
+      list.push_back({{"host_address", p.host_address}, {"host_port", p.host_port},
+                      {"proto", p.proto}, {"guest_port", p.guest_port}});
+    }
+    j["ports"].push_back({{"vm", r.vm}, {"address", r.address}, {"ports", std::move(list)}});
   }
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
@@ -86,6 +98,18 @@ Result<HelperState> DecodeState(const std::string& text) {
       for (const auto& r : j.at("jails")) {
         s.jails.push_back({r.at("vm").get<std::string>(), r.at("dir").get<std::string>(),
                            r.at("pid").get<uint32_t>(), r.at("start_ticks").get<uint64_t>()});
+      }
+    }
+    // Records written before published ports existed have no "ports".
+    if (j.contains("ports")) {
+      for (const auto& r : j.at("ports")) {
+        PortRecord rec{r.at("vm").get<std::string>(), r.at("address").get<std::string>(), {}};
+        for (const auto& p : r.at("ports")) {
+          rec.ports.push_back({p.at("host_address").get<std::string>(),
+                               p.at("host_port").get<uint32_t>(), p.at("proto").get<std::string>(),
+                               p.at("guest_port").get<uint32_t>()});
+        }
+        s.ports.push_back(std::move(rec));
       }
     }
     return s;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "helper/protocol/protocol.h"
 #include "reconciler/base/error.h"
 
 namespace banger::helper {
@@ -34,6 +35,13 @@ struct NatRecord {
   std::string bridge;
 };
 
+// The ports one VM publishes and the guest address they forward to.
+struct PortRecord {
+  std::string vm;
+  std::string address;
+  std::vector<PublishedPort> ports;
+};
+
 // A jail the helper made and the jailer it started there.
 struct JailRecord {
   std::string vm;
@@ -48,11 +56,13 @@ struct HelperState {
   std::vector<TapRecord> taps;
   std::vector<NatRecord> nat;
   std::vector<JailRecord> jails;
+  std::vector<PortRecord> ports;
 
   BridgeRecord* FindBridge(const std::string& name);
   TapRecord* FindTap(const std::string& name);
   NatRecord* FindNat(const std::string& address);
   JailRecord* FindJail(const std::string& vm);
+  PortRecord* FindPorts(const std::string& vm);
 };
 
 std::string EncodeState(const HelperState& state);

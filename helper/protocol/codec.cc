@@ -193,6 +193,35 @@ const std::map<std::string, Decoder, std::less<>>& Decoders() {
          BANGER_ASSIGN_OR_RETURN(q.vm, r.String("vm"));
          return Request(std::move(q));
        }},
+      {PortsSetRequest::kOp,
+       [](FieldReader& r) -> Result<Request> {
+         PortsSetRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.vm, r.String("vm"));
+         BANGER_ASSIGN_OR_RETURN(q.address, r.String("address"));
+         BANGER_ASSIGN_OR_RETURN(const json* ports, r.Array("ports"));
+         if (ports->size() > kMaxPublishedPorts) {
+           return r.Fail("ports", "holds " + std::to_string(ports->size()) + " ports; at most " +
+                                      std::to_string(kMaxPublishedPorts) + " are allowed");
+         }
+         for (const json& item : *ports) {
+           if (!item.is_object()) return r.Fail("ports", "must hold objects");
+           FieldReader pr(item, "request 'ports_set': port");
+           PublishedPort p;
+           BANGER_ASSIGN_OR_RETURN(p.host_address, pr.String("host_address"));
+           BANGER_ASSIGN_OR_RETURN(p.host_port, pr.Uint32("host_port"));
+           BANGER_ASSIGN_OR_RETURN(p.proto, pr.String("proto"));
+           BANGER_ASSIGN_OR_RETURN(p.guest_port, pr.Uint32("guest_port"));
+           BANGER_RETURN_IF_ERROR(pr.Finish());
+           q.ports.push_back(std::move(p));
+         }
+         return Request(std::move(q));
+       }},
+      {PortsClearRequest::kOp,
+       [](FieldReader& r) -> Result<Request> {
+         PortsClearRequest q;
+         BANGER_ASSIGN_OR_RETURN(q.vm, r.String("vm"));
+         return Request(std::move(q));
+       }},
   };
   return *decoders;
 }
@@ -259,6 +288,14 @@ struct Validator {
   Status operator()(const NameRemoveRequest& q) const {
     return Check(c, "vm", ValidateVmName(q.vm));
   }
+  Status operator()(const PortsSetRequest& q) const {
+    BANGER_RETURN_IF_ERROR(Check(c, "vm", ValidateVmName(q.vm)));
+    BANGER_RETURN_IF_ERROR(CheckParse(c, "address", ParseIpv4(q.address)));
+    return Check(c, "ports", ValidatePublishedPorts(q.ports));
+  }
+  Status operator()(const PortsClearRequest& q) const {
+    return Check(c, "vm", ValidateVmName(q.vm));
+  }
 };
 
 struct Encoder {
@@ -298,6 +335,18 @@ struct Encoder {
     j["address"] = q.address;
   }
   void operator()(const NameRemoveRequest& q) const { j["vm"] = q.vm; }
+  void operator()(const PortsSetRequest& q) const {
+    j["vm"] = q.vm;
+    j["address"] = q.address;
+    j["ports"] = json::array();
+    for (const PublishedPort& p : q.ports) {
+      j["ports"].push_back({{"host_address", p.host_address},
+                            {"host_port", p.host_port},
+                            {"proto", p.proto},
+                            {"guest_port", p.guest_port}});
+    }
+  }
+  void operator()(const PortsClearRequest& q) const { j["vm"] = q.vm; }
 };
 
 Result<json> ParseObject(std::string_view frame, const char* what) {

@@ -148,4 +148,44 @@ Result<Ipv4Cidr> ParseInterfaceCidr(std::string_view text) {
   return cidr;
 }
 
+bool PortsCollide(const PublishedPort& a, const PublishedPort& b) {
+  if (a.proto != b.proto || a.host_port != b.host_port) return false;
+  return a.host_address == b.host_address || a.host_address == "0.0.0.0" ||
+         b.host_address == "0.0.0.0";
+}
+
+std::string DescribePort(const PublishedPort& port) {
+  return port.proto + " " + port.host_address + ":" + std::to_string(port.host_port) + " -> " +
+         std::to_string(port.guest_port);
+}
+
+Status ValidatePublishedPorts(const std::vector<PublishedPort>& ports) {
+  if (ports.size() > kMaxPublishedPorts) {
+    return InvalidArgument(std::to_string(ports.size()) + " ports; at most " +
+                           std::to_string(kMaxPublishedPorts) + " are allowed");
+  }
+  for (size_t i = 0; i < ports.size(); ++i) {
+    const PublishedPort& p = ports[i];
+    if (auto a = ParseIpv4(p.host_address); !a.ok()) {
+      return InvalidArgument("host address: " + a.error().message());
+    }
+    if (p.proto != "tcp" && p.proto != "udp") {
+      return InvalidArgument("protocol " + Quote(p.proto) + " is not 'tcp' or 'udp'");
+    }
+    if (p.host_port < 1 || p.host_port > 65535) {
+      return InvalidArgument("host port " + std::to_string(p.host_port) + " is not 1-65535");
+    }
+    if (p.guest_port < 1 || p.guest_port > 65535) {
+      return InvalidArgument("guest port " + std::to_string(p.guest_port) + " is not 1-65535");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (PortsCollide(ports[j], p)) {
+        return InvalidArgument(Quote(DescribePort(p)) + " claims the host port of " +
+                               Quote(DescribePort(ports[j])));
+      }
+    }
+  }
+  return OkStatus();
+}
+
 }  // namespace banger::helper

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "helper/protocol/protocol.h"
 #include "reconciler/base/error.h"
 
 namespace banger::helper {
@@ -46,5 +48,16 @@ struct Ipv4Cidr {
 // "172.30.0.1/24": an interface address, so the prefix is 8..30 and the
 // address is neither the network nor the broadcast address.
 Result<Ipv4Cidr> ParseInterfaceCidr(std::string_view text);
+
+// True when the two ports claim the same host socket address: the same
+// protocol and port, and the same host address or either one "0.0.0.0".
+bool PortsCollide(const PublishedPort& a, const PublishedPort& b);
+
+// Each port's addresses, numbers (1-65535) and protocol (tcp|udp), and no
+// two of the set colliding.
+Status ValidatePublishedPorts(const std::vector<PublishedPort>& ports);
+
+// "tcp 127.0.0.1:2222 -> 22" for messages.
+std::string DescribePort(const PublishedPort& port);
 
 }  // namespace banger::helper

@@ -16,7 +16,7 @@
 namespace banger::helper {
 
 // Bumped on any incompatible change of a request or response shape.
-inline constexpr int kProtocolVersion = 3;
+inline constexpr int kProtocolVersion = 4;
 
 // Every link the helper touches starts with this prefix; taps made by the
 // engine's pool use kTapPrefix.
@@ -181,11 +181,47 @@ struct NameRemoveRequest {
   std::string vm;
 };
 
+// One published port: connections to host_address:host_port (proto) are
+// forwarded to the guest's guest_port. host_address "0.0.0.0" means every
+// address of the host.
+struct PublishedPort {
+  std::string host_address;  // IPv4, no prefix
+  uint32_t host_port = 0;    // 1-65535
+  std::string proto;         // "tcp" or "udp"
+  uint32_t guest_port = 0;   // 1-65535
+
+  bool operator==(const PublishedPort&) const = default;
+};
+
+// The most ports one VM may publish.
+inline constexpr size_t kMaxPublishedPorts = 64;
+
+// Makes `ports` the VM's whole set of published ports, forwarded (DNAT in
+// banger's nftables table) to `address`, a guest address in the subnet of a
+// bridge the helper created. Replaces the VM's previous set; idempotent; an
+// empty set is ports_clear. A host port another VM publishes is refused
+// (busy), naming that VM.
+struct PortsSetRequest {
+  static constexpr const char* kOp = "ports_set";
+  using Response = EmptyResponse;
+  std::string vm;
+  std::string address;
+  std::vector<PublishedPort> ports;
+};
+
+// Removes every port the VM publishes. A VM with none is success.
+struct PortsClearRequest {
+  static constexpr const char* kOp = "ports_clear";
+  using Response = EmptyResponse;
+  std::string vm;
+};
+
 using Request =
     std::variant<PingRequest, EnsureBridgeRequest, CreateTapRequest,
                  OpenTapRequest, AssignTapRequest, DeleteTapRequest,
                  ListTapsRequest, NatEnableRequest, NatDisableRequest,
-                 JailStartRequest, JailRemoveRequest, NameSetRequest, NameRemoveRequest>;
+                 JailStartRequest, JailRemoveRequest, NameSetRequest, NameRemoveRequest,
+                 PortsSetRequest, PortsClearRequest>;
 
 // The operation name of a request: "create_tap".
 const char* OperationName(const Request& request);

@@ -185,6 +185,17 @@ Status HelperClient::RemoveName(const std::string& vm) {
   return OkStatus();
 }
 
+Status HelperClient::SetPorts(const std::string& vm, const std::string& guest_address,
+                              const std::vector<PublishedPort>& ports) {
+  BANGER_RETURN_IF_ERROR(Call(PortsSetRequest{vm, guest_address, ports}));
+  return OkStatus();
+}
+
+Status HelperClient::ClearPorts(const std::string& vm) {
+  BANGER_RETURN_IF_ERROR(Call(PortsClearRequest{vm}));
+  return OkStatus();
+}
+
 Status HelperClient::DisableNat(const std::string& guest_address) {
   BANGER_RETURN_IF_ERROR(Call(NatDisableRequest{guest_address}));
   return OkStatus();

@@ -67,6 +67,11 @@ class HelperClient {
   // `<vm>.vm` resolves to `address` on the bridge's resolver / nowhere.
   Status SetName(const std::string& bridge, const std::string& vm, const std::string& address);
   Status RemoveName(const std::string& vm);
+  // The VM's whole set of published ports, forwarded to `guest_address`
+  // (empty: none); ClearPorts removes them all.
+  Status SetPorts(const std::string& vm, const std::string& guest_address,
+                  const std::vector<helper::PublishedPort>& ports);
+  Status ClearPorts(const std::string& vm);
   // Sends `console_fd` (the jailer's stdout and stderr) with the request.
   Result<helper::JailResponse> StartJail(const helper::JailStartRequest& request,
                                          int console_fd);

@@ -46,6 +46,46 @@ TEST_CASE("the NAT script masquerades each guest and drops metadata traffic") {
   }
 }
 
+TEST_CASE("published ports render DNAT for arriving and local connections") {
+  std::vector<PortRecord> ports = {
+      {"web", "172.30.0.5", {{"0.0.0.0", 8080, "tcp", 80}, {"127.0.0.1", 2222, "tcp", 22}}},
+      {"dns", "172.30.0.6", {{"0.0.0.0", 5353, "udp", 53}}}};
+  std::string rules =
+      "    fib daddr type local tcp dport 8080 dnat to 172.30.0.5:80\n"
+      "    ip daddr 127.0.0.1 tcp dport 2222 dnat to 172.30.0.5:22\n"
+      "    fib daddr type local udp dport 5353 dnat to 172.30.0.6:53\n";
+  CHECK(RenderNatScript({}, ports) ==
+        "table ip banger\n"
+        "delete table ip banger\n"
+        "table ip banger {\n"
+        "  chain prerouting {\n"
+        "    type nat hook prerouting priority dstnat; policy accept;\n" + rules +
+        "  }\n"
+        "  chain output {\n"
+        "    type nat hook output priority -100; policy accept;\n" + rules +
+        "  }\n"
+        "  chain loopback_guard {\n"
+        "    type filter hook prerouting priority mangle; policy accept;\n"
+        "    iifname != \"lo\" ip daddr 127.0.0.0/8 ct direction original drop\n"
+        "  }\n"
+        "  chain postrouting {\n"
+        "    type nat hook postrouting priority srcnat; policy accept;\n"
+        "    ip saddr 127.0.0.0/8 ct status dnat masquerade\n"
+        "  }\n"
+        "}\n");
+  // A VM with an empty set renders nothing.
+  CHECK(RenderNatScript({}, {{"web", "172.30.0.5", {}}}) ==
+        "table ip banger\ndelete table ip banger\n");
+}
+
+TEST_CASE("published ports collide on protocol, port and overlapping address") {
+  CHECK(PortsCollide({"0.0.0.0", 80, "tcp", 1}, {"127.0.0.1", 80, "tcp", 2}));
+  CHECK(PortsCollide({"10.0.0.1", 80, "tcp", 1}, {"10.0.0.1", 80, "tcp", 2}));
+  CHECK_FALSE(PortsCollide({"10.0.0.1", 80, "tcp", 1}, {"10.0.0.2", 80, "tcp", 1}));
+  CHECK_FALSE(PortsCollide({"0.0.0.0", 80, "tcp", 1}, {"0.0.0.0", 80, "udp", 1}));
+  CHECK_FALSE(PortsCollide({"0.0.0.0", 80, "tcp", 1}, {"0.0.0.0", 81, "tcp", 1}));
+}
+
 TEST_CASE("the jailer's id, directory and argv") {
   JailerSetup setup{"/usr/local/bin/jailer", "/usr/local/bin/firecracker-v1.7", "/srv/jailer"};
   auto id = JailId(1000, "web-1");
@@ -126,6 +166,7 @@ TEST_CASE("the helper record round-trips and refuses damage") {
   s.taps = {{"bgt-1", "bg0", ""}, {"bgt-2", "bg0", "web"}};
   s.nat = {{"172.30.0.5", "bg0"}};
   s.jails = {{"web", "/srv/jailer/firecracker/banger-1000-web", 4321, 987654}};
+  s.ports = {{"web", "172.30.0.5", {{"127.0.0.1", 2222, "tcp", 22}}}};
   auto back = DecodeState(EncodeState(s));
   REQUIRE(back.ok());
   CHECK(EncodeState(*back) == EncodeState(s));
@@ -133,12 +174,15 @@ TEST_CASE("the helper record round-trips and refuses damage") {
   CHECK(back->FindJail("web")->start_ticks == 987654);
   CHECK(back->FindJail("db") == nullptr);
   CHECK(back->FindTap("eth0") == nullptr);
+  REQUIRE(back->FindPorts("web") != nullptr);
+  CHECK(back->FindPorts("web")->ports == s.ports[0].ports);
 
   // A record written before jails existed still loads.
   auto older = DecodeState(
       R"({"format":1,"owner_uid":1000,"bridges":[],"taps":[],"nat":[],"loops":[],"dm":[]})");
   REQUIRE(older.ok());
   CHECK(older->jails.empty());
+  CHECK(older->ports.empty());
 
   auto damaged = DecodeState(R"({"format":1,"owner_uid":1000,"bridges":[]})");
   REQUIRE_FALSE(damaged.ok());

@@ -32,6 +32,12 @@ const std::vector<Good> kGood = {
     {R"({"op":"jail_remove","vm":"web"})", "jail_remove"},
     {R"({"op":"name_set","bridge":"bg0","vm":"web","address":"172.30.0.5"})", "name_set"},
     {R"({"op":"name_remove","vm":"web"})", "name_remove"},
+    {R"({"op":"ports_set","vm":"web","address":"172.30.0.5","ports":[)"
+     R"({"host_address":"0.0.0.0","host_port":8080,"proto":"tcp","guest_port":80},)"
+     R"({"host_address":"127.0.0.1","host_port":2222,"proto":"tcp","guest_port":22},)"
+     R"({"host_address":"0.0.0.0","host_port":5353,"proto":"udp","guest_port":53}]})",
+     "ports_set"},
+    {R"({"op":"ports_clear","vm":"web"})", "ports_clear"},
 };
 
 TEST_CASE("every operation decodes from good input and round-trips") {
@@ -143,6 +149,33 @@ const std::vector<Bad> kBad = {
     {R"({"op":"name_set","bridge":"bg0","vm":"web","address":"172.30.0"})",
      "request 'name_set': field 'address': '172.30.0' is not an IPv4 address"},
     {R"({"op":"name_remove","vm":"web","bridge":"bg0"})", "request 'name_remove': unknown field 'bridge'"},
+    {R"({"op":"ports_set","vm":"web","address":"172.30.0.5","ports":[)"
+     R"({"host_address":"0.0.0.0","host_port":0,"proto":"tcp","guest_port":80}]})",
+     "request 'ports_set': field 'ports': host port 0 is not 1-65535"},
+    {R"({"op":"ports_set","vm":"web","address":"172.30.0.5","ports":[)"
+     R"({"host_address":"0.0.0.0","host_port":80,"proto":"tcp","guest_port":65536}]})",
+     "request 'ports_set': field 'ports': guest port 65536 is not 1-65535"},
+    {R"({"op":"ports_set","vm":"web","address":"172.30.0.5","ports":[)"
+     R"({"host_address":"0.0.0.0","host_port":80,"proto":"sctp","guest_port":80}]})",
+     "request 'ports_set': field 'ports': protocol 'sctp' is not 'tcp' or 'udp'"},
+    {R"({"op":"ports_set","vm":"web","address":"172.30.0.5","ports":[)"
+     R"({"host_address":"::1","host_port":80,"proto":"tcp","guest_port":80}]})",
+     "request 'ports_set': field 'ports': host address: '::1' is not an IPv4 address"},
+    {R"({"op":"ports_set","vm":"web","address":"172.30.0.5","ports":[)"
+     R"({"host_address":"0.0.0.0","host_port":80,"proto":"tcp","guest_port":80},)"
+     R"({"host_address":"127.0.0.1","host_port":80,"proto":"tcp","guest_port":81}]})",
+     "request 'ports_set': field 'ports': 'tcp 127.0.0.1:80 -> 81' claims the host port of "
+     "'tcp 0.0.0.0:80 -> 80'"},
+    {R"({"op":"ports_set","vm":"web","address":"172.30.0.5","ports":[)"
+     R"({"host_address":"0.0.0.0","host_port":80,"proto":"tcp","guest_port":80,"x":1}]})",
+     "request 'ports_set': port: unknown field 'x'"},
+    {R"({"op":"ports_set","vm":"web","address":"172.30.0.5","ports":[)"
+     R"({"host_address":"0.0.0.0","host_port":-1,"proto":"tcp","guest_port":80}]})",
+     "request 'ports_set': port: field 'host_port' must be an unsigned integer, not number"},
+    {R"({"op":"ports_set","vm":"web","address":"172.30.0","ports":[]})",
+     "request 'ports_set': field 'address': '172.30.0' is not an IPv4 address"},
+    {R"({"op":"ports_clear","vm":"web vm"})",
+     "request 'ports_clear': field 'vm': 'web vm' contains '\\x20'; allowed are [A-Za-z0-9._-]"},
     {R"({"op":"jail_remove","vm":"web/../x"})",
      "request 'jail_remove': field 'vm': 'web/../x' contains '/'; allowed are [A-Za-z0-9._-]"},
 };
@@ -154,6 +187,20 @@ TEST_CASE("bad requests are rejected with a message naming the field") {
     REQUIRE_FALSE(request.ok());
     CHECK(request.error().message() == b.message);
   }
+}
+
+TEST_CASE("ports_set holds at most kMaxPublishedPorts ports") {
+  std::string frame = R"({"op":"ports_set","vm":"web","address":"172.30.0.5","ports":[)";
+  for (size_t i = 0; i <= kMaxPublishedPorts; ++i) {
+    if (i) frame += ",";
+    frame += R"({"host_address":"0.0.0.0","host_port":)" + std::to_string(1000 + i) +
+             R"(,"proto":"tcp","guest_port":80})";
+  }
+  frame += "]}";
+  auto request = DecodeRequest(frame);
+  REQUIRE_FALSE(request.ok());
+  CHECK(request.error().message() ==
+        "request 'ports_set': field 'ports' holds 65 ports; at most 64 are allowed");
 }
 
 TEST_CASE("a frame over the size limit is refused before parsing") {
