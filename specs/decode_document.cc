@@ -78,7 +78,7 @@ const std::map<std::string, std::vector<std::string>>& KnownKeys() {
       {"image.debootstrap", {"suite", "mirror", "include"}},
       {"file_sync", {"name", "host", "guest", "mode"}},
       {"vm",
-       {"name", "image", "kernel", "vcpus", "memory", "disk", "nat", "keep_work_disk",
+       {"name", "image", "kernel", "vcpus", "memory", "disk", "nat", "keep_work_disk", "ports",
         "file_sync", "labels"}},
   };
   return *keys;

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "specs/decoders.h"
+#include "specs/port_spec.h"
 #include "specs/value_rules.h"
 
 namespace banger::specs {
@@ -12,6 +13,7 @@ namespace {
 constexpr uint64_t kMinMemory = 128 * kMiB;
 constexpr uint64_t kMinDisk = 64 * kMiB;
 constexpr int kMaxVcpus = 64;
+constexpr size_t kMaxPorts = 64;  // the helper's limit per VM
 
 // A required reference to another object by name.
 std::optional<std::string> Reference(TableReader& t, std::string_view key) {
@@ -58,6 +60,32 @@ void DecodeFileSyncRefs(TableReader& t, VmSpec* vm) {
   }
 }
 
+void DecodePorts(TableReader& t, VmSpec* vm) {
+  auto entries = t.StringArray("ports");
+  if (!entries) return;
+  if (entries->size() > kMaxPorts) {
+    t.ValueError("ports", std::to_string(entries->size()) + " ports; at most " +
+                              std::to_string(kMaxPorts) + " are allowed");
+    return;
+  }
+  for (const auto& [index, text] : *entries) {
+    auto port = ParsePortSpec(text);
+    if (!port.ok()) {
+      t.ElementError("ports", index, port.error().message());
+      continue;
+    }
+    auto earlier = std::find_if(vm->ports.begin(), vm->ports.end(),
+                                [&](const PortSpec& p) { return PortSpecsCollide(p, *port); });
+    if (earlier != vm->ports.end()) {
+      t.ElementError("ports", index,
+                     Quote(text) + " claims the same host port as " +
+                         Quote(FormatPortSpec(*earlier)));
+      continue;
+    }
+    vm->ports.push_back(*port);
+  }
+}
+
 }  // namespace
 
 std::optional<VmSpec> DecodeVm(TableReader& t) {
@@ -78,6 +106,7 @@ std::optional<VmSpec> DecodeVm(TableReader& t) {
   if (auto keep = t.Bool("keep_work_disk")) vm.keep_work_disk = *keep;
   DecodeFileSyncRefs(t, &vm);
   DecodeLabels(t, &vm);
+  DecodePorts(t, &vm);
   if (!name) return std::nullopt;
   vm.name = *name;
   return vm;

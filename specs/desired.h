@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "specs/port_spec.h"
+
 namespace banger::specs {
 
 struct SourceLocation {
@@ -116,13 +118,14 @@ struct VmSpec {
   bool keep_work_disk = true;     // keep /root across replace
   std::vector<std::string> file_sync;
   std::map<std::string, std::string> labels;
+  std::vector<PortSpec> ports;    // published host ports, in spec order
   SourceLocation where;
 
   bool operator==(const VmSpec& o) const {
     return name == o.name && image == o.image && kernel == o.kernel &&
            vcpus == o.vcpus && memory == o.memory && disk == o.disk &&
            nat == o.nat && keep_work_disk == o.keep_work_disk &&
-           file_sync == o.file_sync && labels == o.labels;
+           file_sync == o.file_sync && labels == o.labels && ports == o.ports;
   }
 };
 

@@ -272,6 +272,8 @@ json ToJson(const VmSpec& v) {
   j["keep_work_disk"] = v.keep_work_disk;
   j["file_sync"] = v.file_sync;
   j["labels"] = v.labels;
+  j["ports"] = json::array();
+  for (const PortSpec& p : v.ports) j["ports"].push_back(FormatPortSpec(p));
   return j;
 }
 
@@ -367,7 +369,18 @@ Result<VmSpec> VmFromJson(const json& j) {
   BANGER_RETURN_IF_ERROR(r.Required("keep_work_disk", v.keep_work_disk));
   BANGER_RETURN_IF_ERROR(r.Required("file_sync", v.file_sync));
   BANGER_RETURN_IF_ERROR(r.Required("labels", v.labels));
+  // Optional: records written before published ports existed lack it.
+  std::vector<std::string> ports;
+  BANGER_RETURN_IF_ERROR(r.Optional("ports", ports));
   BANGER_RETURN_IF_ERROR(r.Finish());
+  for (const std::string& text : ports) {
+    auto port = ParsePortSpec(text);
+    if (!port.ok()) {
+      return Error(Code::kCorruption,
+                   "vm " + Quote(v.name) + ": ports: " + port.error().message());
+    }
+    v.ports.push_back(*port);
+  }
   return v;
 }
 

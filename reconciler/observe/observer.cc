@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "reconciler/observe/bound_sockets.h"
 #include "reconciler/os/fs.h"
 
 namespace banger::observe {
@@ -39,6 +40,11 @@ plan::Observed Observe(Result<model::StoreSnapshot> snapshot,
     // entry named; here it just counts as "changed".
     o.file_sync_digests[f.name] = digest.ok() ? *digest : "unreadable";
   }
+  std::set<uint32_t> ports;
+  for (const auto& v : desired.vms) {
+    for (const auto& p : v.ports) ports.insert(p.host_port);
+  }
+  if (!ports.empty()) o.bound_sockets = ReadBoundSockets(ports);
   if (deps.remote_digest) {
     for (const auto& i : desired.images) {
       // Only built images can drift; an unbuilt one is pulled anyway.

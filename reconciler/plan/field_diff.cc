@@ -149,6 +149,12 @@ std::vector<Change> DiffFileSync(const specs::FileSyncSpec& applied,
   return d.changes;
 }
 
+static std::string RenderPorts(const std::vector<specs::PortSpec>& ports) {
+  std::vector<std::string> items;
+  for (const auto& p : ports) items.push_back(specs::FormatPortSpec(p));
+  return RenderList(items);
+}
+
 std::vector<Change> DiffVm(const specs::VmSpec& applied, const specs::VmSpec& desired,
                            std::vector<std::string>* errors) {
   Differ d;
@@ -173,6 +179,7 @@ std::vector<Change> DiffVm(const specs::VmSpec& applied, const specs::VmSpec& de
           Action::kUpdate);
   d.Field("keep_work_disk", RenderBool(applied.keep_work_disk),
           RenderBool(desired.keep_work_disk), Action::kUpdate);
+  d.Field("ports", RenderPorts(applied.ports), RenderPorts(desired.ports), Action::kUpdate);
   return d.changes;
 }
 

@@ -15,6 +15,17 @@
 
 namespace banger::plan {
 
+// A host socket bound on a port some declared VM publishes: a TCP listener
+// or a UDP socket. banger's own published ports bind nothing (they are DNAT
+// rules), so every such socket belongs to another process.
+struct BoundSocket {
+  std::string proto;    // "tcp" or "udp"
+  std::string address;  // IPv4; "0.0.0.0" for a wildcard (also IPv6 "::")
+  uint32_t port = 0;
+  int pid = 0;          // 0: not found (another user's process)
+  std::string command;  // the process's comm, when pid is known
+};
+
 struct Observed {
   model::StoreSnapshot store;
   bool store_ok = true;
@@ -37,6 +48,9 @@ struct Observed {
   // for the tag now, or why it could not be asked.
   std::map<std::string, std::string> image_remote_digests;
   std::map<std::string, std::string> image_remote_errors;
+
+  // Sockets bound on host ports the declared VMs publish.
+  std::vector<BoundSocket> bound_sockets;
 
   // The host's physical memory in bytes; 0 when unknown.
   uint64_t host_memory_bytes = 0;

@@ -60,6 +60,7 @@ class PlanBuilder {
     PlanImages();
     PlanFileSyncs();
     PlanVms();
+    CheckPorts();
     PlanDeletions();
     Order();
     return std::move(plan_);
@@ -233,6 +234,52 @@ class PlanBuilder {
         step.keep_work_disk = v.keep_work_disk && !disk_lost;
       }
       Add(std::move(step), std::move(changes));
+    }
+  }
+
+  // Host ports: two declared VMs may not publish the same one, and a port a
+  // VM is about to publish may not be bound by another process (a DNAT rule
+  // would silently take its connections).
+  void CheckPorts() {
+    const auto& vms = desired_.vms;
+    for (size_t i = 0; i < vms.size(); ++i) {
+      for (size_t j = i + 1; j < vms.size(); ++j) {
+        for (const auto& a : vms[i].ports) {
+          for (const auto& b : vms[j].ports) {
+            if (!specs::PortSpecsCollide(a, b)) continue;
+            plan_.errors.push_back(
+                Address(ResourceKind::kVm, vms[i].name) + ": ports: " +
+                Quote(specs::FormatPortSpec(a)) + " and " + Address(ResourceKind::kVm, vms[j].name) +
+                "'s " + Quote(specs::FormatPortSpec(b)) + " publish the same host port " +
+                a.proto + " " + std::to_string(a.host_port));
+          }
+        }
+      }
+    }
+    for (const auto& v : vms) {
+      const specs::VmSpec* applied = nullptr;
+      if (auto rec = store_.vms.find(v.name); rec != store_.vms.end()) applied = &rec->second.spec;
+      for (const auto& p : v.ports) {
+        // Already published by banger: the socket came later and is the
+        // other program's problem, not this plan's.
+        if (applied && std::find(applied->ports.begin(), applied->ports.end(), p) !=
+                           applied->ports.end())
+          continue;
+        for (const auto& sock : observed_.bound_sockets) {
+          specs::PortSpec bound;
+          bound.host_address = sock.address;
+          bound.host_port = sock.port;
+          bound.proto = sock.proto;
+          if (!specs::PortSpecsCollide(p, bound)) continue;
+          std::string owner = sock.pid > 0 ? "pid " + std::to_string(sock.pid) +
+                                                 (sock.command.empty() ? "" : ", " + sock.command)
+                                           : "process not visible to this user";
+          plan_.errors.push_back(Address(ResourceKind::kVm, v.name) + ": ports: " +
+                                 Quote(specs::FormatPortSpec(p)) + ": host port " + sock.proto +
+                                 " " + sock.address + ":" + std::to_string(sock.port) +
+                                 " is already bound by another process (" + owner + ")");
+        }
+      }
     }
   }
 

@@ -84,6 +84,16 @@ Status HelperVmNetwork::RemoveName(const std::string& vm) {
   return client_->RemoveName(vm);
 }
 
+Status HelperVmNetwork::SetPorts(const std::string& vm, const std::string& ip,
+                                 const std::vector<specs::PortSpec>& ports) {
+  std::lock_guard<std::mutex> l(mu_);
+  BANGER_RETURN_IF_ERROR(Connected());
+  if (ports.empty()) return client_->ClearPorts(vm);
+  std::vector<helper::PublishedPort> published;
+  for (const auto& p : ports) published.push_back({p.host_address, p.host_port, p.proto, p.guest_port});
+  return client_->SetPorts(vm, ip, published);
+}
+
 bool HelperVmNetwork::TapPresent(const std::string& tap) {
   return PathExists("/sys/class/net/" + tap);
 }

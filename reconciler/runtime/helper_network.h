@@ -29,6 +29,8 @@ class HelperVmNetwork : public VmNetwork {
   Status SetName(const std::string& vm, const std::string& ip,
                  const specs::Settings& settings) override;
   Status RemoveName(const std::string& vm) override;
+  Status SetPorts(const std::string& vm, const std::string& ip,
+                  const std::vector<specs::PortSpec>& ports) override;
 
  private:
   // Connects and makes sure the bridge and the pool exist (once).

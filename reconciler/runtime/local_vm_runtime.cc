@@ -236,6 +236,8 @@ Status LocalVmRuntime::Boot(model::VmRecord& record, const apply::VmInputs& inpu
   }
   if (options_.network && record.spec.nat)
     BANGER_RETURN_IF_ERROR(options_.network->SetNat(record.ip, true, inputs.settings));
+  if (options_.network && !record.spec.ports.empty())
+    BANGER_RETURN_IF_ERROR(options_.network->SetPorts(name, record.ip, record.spec.ports));
   undo.Dismiss();
   return OkStatus();
 }
@@ -264,6 +266,8 @@ Status LocalVmRuntime::Stop(const model::VmRecord& record, apply::StepProgress& 
   }
   if (options_.network) {
     BANGER_RETURN_IF_ERROR(options_.network->RemoveName(name));
+    // Cleared whatever the record says: an update may have failed halfway.
+    BANGER_RETURN_IF_ERROR(options_.network->SetPorts(name, record.ip, {}));
     if (record.spec.nat && !record.ip.empty()) {
       specs::Settings s;  // NAT rules are keyed by address only
       BANGER_RETURN_IF_ERROR(options_.network->SetNat(record.ip, false, s));
@@ -296,7 +300,7 @@ Status LocalVmRuntime::Update(model::VmRecord& record, const apply::VmInputs& in
   };
   if (!live.process_running) {
     // The disk is not in use: write file_sync content now so the record
-    // matches; NAT follows at the next boot.
+    // matches; NAT and ports follow at the next boot.
     if (has("file_sync")) {
       WorkDiskContent content;
       content.home = options_.home;
@@ -308,6 +312,8 @@ Status LocalVmRuntime::Update(model::VmRecord& record, const apply::VmInputs& in
   }
   if (has("nat") && options_.network)
     BANGER_RETURN_IF_ERROR(options_.network->SetNat(record.ip, record.spec.nat, inputs.settings));
+  if (has("ports") && options_.network)
+    BANGER_RETURN_IF_ERROR(options_.network->SetPorts(record.spec.name, record.ip, record.spec.ports));
   if (has("file_sync") && options_.access) {
     BANGER_ASSIGN_OR_RETURN(record.synced, options_.access->SyncFiles(record.spec.name, record.ip,
                                                                       inputs.file_syncs, progress));

@@ -42,6 +42,10 @@ class VmNetwork {
   virtual Status SetName(const std::string& vm, const std::string& ip,
                          const specs::Settings& settings) = 0;
   virtual Status RemoveName(const std::string& vm) = 0;
+  // Makes `ports` the VM's whole set of published host ports, forwarded to
+  // the guest at `ip` (empty: none published).
+  virtual Status SetPorts(const std::string& vm, const std::string& ip,
+                          const std::vector<specs::PortSpec>& ports) = 0;
 };
 
 // Host keys the guest printed on its console at boot ("ssh-ed25519 AAAA...").

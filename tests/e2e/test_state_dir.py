@@ -144,7 +144,7 @@ class StateDirTest(unittest.TestCase):
         self.assertEqual(self.banger("--version").stdout.strip(), f"banger {build}")
         helper_out = harness.subprocess.run([harness.HELPER, "--version"], capture_output=True,
                                             text=True).stdout
-        self.assertEqual(helper_out.strip(), f"banger-helper {build}, protocol 3")
+        self.assertEqual(helper_out.strip(), f"banger-helper {build}, protocol 4")
         self.assertFalse(own["helper"]["reachable"])
         sock = self.scratch.path / "helper.sock"
         helper = harness.Process([harness.BANGER, "helper", "serve", "--owner", "0", "--socket",

@@ -87,6 +87,8 @@ TEST_CASE("every field has a defined consequence") {
        "vm.web", Action::kUpdate, "labels {} -> {team=infra}: update"},
       {"vm keep_work_disk", [](auto& d) { d.vms[0].keep_work_disk = false; },
        "vm.web", Action::kUpdate, "keep_work_disk true -> false: update"},
+      {"vm ports", [](auto& d) { d.vms[0].ports = {{"127.0.0.1", 2222, 22, "tcp"}}; },
+       "vm.web", Action::kUpdate, "ports [] -> [127.0.0.1:2222:22/tcp]: update"},
       {"kernel deb", [](auto& d) { d.kernels[0].deb = "linux-image-amd64"; },
        "kernel.default", Action::kReplace,
        "deb linux-image-cloud-amd64 -> linux-image-amd64: replace"},
@@ -205,6 +207,42 @@ TEST_CASE("shrinking a work disk is an error, not a step") {
   CHECK(p.steps.empty());
   REQUIRE(p.errors.size() == 1);
   CHECK(p.errors[0].find("vm.web: disk 4G -> 1G: shrinking a work disk is not supported") == 0);
+}
+
+TEST_CASE("two VMs publishing one host port is an error naming both") {
+  auto d = TwoVms();
+  Observed o = Converged(d);
+  d.vms[0].ports = {{"0.0.0.0", 8080, 80, "tcp"}};
+  d.vms[1].ports = {{"127.0.0.1", 8080, 81, "tcp"}, {"0.0.0.0", 8080, 80, "udp"}};
+  Plan p = MakePlan(d, o);
+  REQUIRE(p.errors.size() == 1);
+  CHECK(p.errors[0] == "vm.web: ports: '8080:80/tcp' and vm.worker's '127.0.0.1:8080:81/tcp' "
+                       "publish the same host port tcp 8080");
+  d.vms[1].ports = {{"10.0.0.1", 8080, 81, "tcp"}};
+  d.vms[0].ports = {{"10.0.0.2", 8080, 80, "tcp"}};
+  CHECK(MakePlan(d, o).errors.empty());
+}
+
+TEST_CASE("a host port bound by another process is an error naming the VM and process") {
+  auto d = TwoVms();
+  Observed o = Converged(d);
+  o.bound_sockets = {{"tcp", "0.0.0.0", 8080, 4321, "nginx"},
+                     {"udp", "127.0.0.1", 5353, 0, ""},
+                     {"tcp", "10.0.0.9", 9000, 7, "x"}};
+  d.vms[0].ports = {{"127.0.0.1", 8080, 80, "tcp"}, {"0.0.0.0", 5353, 53, "udp"},
+                    {"10.0.0.1", 9000, 90, "tcp"}};
+  Plan p = MakePlan(d, o);
+  CHECK(p.errors == std::vector<std::string>{
+      "vm.web: ports: '127.0.0.1:8080:80/tcp': host port tcp 0.0.0.0:8080 is already bound "
+      "by another process (pid 4321, nginx)",
+      "vm.web: ports: '5353:53/udp': host port udp 127.0.0.1:5353 is already bound by another "
+      "process (process not visible to this user)"});
+
+  // A port the VM already publishes is not checked again: the DNAT rule,
+  // not a socket, is what holds it.
+  Observed published = Converged(d);
+  published.bound_sockets = o.bound_sockets;
+  CHECK(MakePlan(d, published).errors.empty());
 }
 
 TEST_CASE("drift is observed and planned as a repair") {

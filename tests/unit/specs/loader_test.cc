@@ -409,3 +409,49 @@ guest = "~/h"
   CHECK(out.ok());
   CHECK(testing::Lines(out.warnings) == Lines{"t.toml:2:1: file_sync.spare: not used by any vm"});
 }
+
+TEST_CASE("Published ports parse and bad ones are reported at their element") {
+  ParseOutcome out = ParseSpecText(std::string(kBase) + R"(
+[[vm]]
+name = "web"
+image = "base"
+kernel = "k"
+ports = ["8080:80", "127.0.0.1:2222:22/tcp", "5353:53/udp"]
+)", "t.toml", "/specs");
+  REQUIRE(out.ok());
+  const auto& ports = out.state.vms.at(0).ports;
+  REQUIRE(ports.size() == 3);
+  CHECK(ports[0] == PortSpec{"0.0.0.0", 8080, 80, "tcp"});
+  CHECK(ports[1] == PortSpec{"127.0.0.1", 2222, 22, "tcp"});
+  CHECK(ports[2] == PortSpec{"0.0.0.0", 5353, 53, "udp"});
+
+  CHECK(Errors(std::string(kBase) + R"(
+[[vm]]
+name = "web"
+image = "base"
+kernel = "k"
+ports = ["80", "0:80", "8080:70000", "1.2.3:80:80", "80:80/sctp", "8080:81", "0.0.0.0:8080:82", 5]
+)") == Lines{
+      "t.toml:14:10: vm.web.ports[0]: '80' is not a port mapping (expected "
+      "[host_address:]host_port:guest_port[/tcp|/udp])",
+      "t.toml:14:16: vm.web.ports[1]: host port 0 is not 1-65535",
+      "t.toml:14:24: vm.web.ports[2]: guest port 70000 is not 1-65535",
+      "t.toml:14:38: vm.web.ports[3]: host address '1.2.3' is not an IPv4 address",
+      "t.toml:14:53: vm.web.ports[4]: protocol 'sctp' is not tcp or udp",
+      "t.toml:14:78: vm.web.ports[6]: '0.0.0.0:8080:82' claims the same host port as "
+      "'8080:81/tcp'",
+      "t.toml:14:97: vm.web.ports[7]: expected a string, got an integer",
+  });
+}
+
+TEST_CASE("Port specs print in a form that parses back") {
+  for (const char* text : {"8080:80/tcp", "127.0.0.1:2222:22/tcp", "5353:53/udp"}) {
+    auto p = ParsePortSpec(text);
+    REQUIRE(p.ok());
+    CHECK(FormatPortSpec(*p) == text);
+  }
+  CHECK(PortSpecsCollide(*ParsePortSpec("8080:80"), *ParsePortSpec("127.0.0.1:8080:81")));
+  CHECK_FALSE(PortSpecsCollide(*ParsePortSpec("8080:80"), *ParsePortSpec("8080:80/udp")));
+  CHECK_FALSE(
+      PortSpecsCollide(*ParsePortSpec("10.0.0.1:80:80"), *ParsePortSpec("10.0.0.2:80:80")));
+}

@@ -79,6 +79,8 @@ VmSpec FullVm() {
   v.keep_work_disk = false;
   v.file_sync = {"dotfiles", "ssh"};
   v.labels = {{"team", "infra"}, {"tier", "front"}};
+  v.ports = {{"0.0.0.0", 8080, 80, "tcp"}, {"127.0.0.1", 2222, 22, "tcp"},
+             {"0.0.0.0", 5353, 53, "udp"}};
   return v;
 }
 
@@ -161,10 +163,24 @@ TEST_CASE("vm specs round-trip, including empty lists and extreme sizes") {
   CHECK(VmFromJson(ViaText(ToJson(v))).value() == v);
   v.file_sync.clear();
   v.labels.clear();
+  v.ports.clear();
   v.memory = UINT64_MAX;
   v.vcpus = 1;
   CHECK(VmFromJson(ViaText(ToJson(v))).value() == v);
   CHECK(VmFromJson(ViaText(ToJson(VmSpec{}))).value() == VmSpec{});
+}
+
+TEST_CASE("vm specs stored before published ports existed decode with none") {
+  nlohmann::json j = ToJson(FullVm());
+  j.erase("ports");
+  auto back = VmFromJson(j);
+  REQUIRE(back.ok());
+  CHECK(back->ports.empty());
+  j["ports"] = {"8080"};
+  auto bad = VmFromJson(j);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code() == Code::kCorruption);
+  CHECK(bad.error().message().find("vm 'web': ports: '8080' is not a port mapping") == 0);
 }
 
 TEST_CASE("source locations are not part of the canonical form") {
