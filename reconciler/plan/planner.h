@@ -11,8 +11,12 @@
 //   file_sync host, guest, mode: update; VMs using it re-sync (update)
 //   vm        image, kernel: replace; vcpus, memory, disk growth: restart
 //             (update while the VM is stopped: applies at next start);
-//             disk shrink: error; nat, file_sync, labels, keep_work_disk:
-//             update in place
+//             disk shrink: error; nat, ports, file_sync, labels,
+//             keep_work_disk: update in place
+// Host ports: two declared VMs publishing one (same protocol and port, same
+// address or either on 0.0.0.0) is an error naming both; so is a port a VM
+// is about to publish that Observed::bound_sockets shows another process
+// holds (ports the VM's record already publishes are not checked again).
 // Drift (observed, not declared) is planned as a repair: a dead VMM process
 // or a missing tap restarts the VM; a missing rootfs or work disk replaces
 // it; missing kernel/image files rebuild them.
