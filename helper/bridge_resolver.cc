@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <thread>
 
 #include "reconciler/os/exec.h"
@@ -65,6 +66,20 @@ std::string BridgeResolver::hosts_path() const {
   return JoinPath(config_.dir, config_.bridge + ".hosts");
 }
 
+void StopOrphanResolver(const std::string& dir, const std::string& bridge) {
+  auto pid_text = ReadFile(JoinPath(dir, bridge + ".pid"));
+  if (!pid_text.ok()) return;
+  const pid_t pid = static_cast<pid_t>(std::atol(pid_text->c_str()));
+  if (pid <= 1) return;
+  auto cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+  if (!cmdline.ok()) return;
+  const std::string mine = "--addn-hosts=" + JoinPath(dir, bridge + ".hosts");
+  if (cmdline->find(mine + std::string(1, '\0')) == std::string::npos) return;
+  const uint64_t ticks = ProcessStartTicks(pid);
+  (void)SignalProcess(pid, ticks, SIGTERM);
+  if (!WaitProcessGone(pid, ticks, std::chrono::seconds(2))) (void)KillProcess(pid, ticks);
+}
+
 Result<std::unique_ptr<BridgeResolver>> BridgeResolver::Start(
     const ResolverConfig& config, const std::vector<NameEntry>& names) {
   const std::string what = "resolver on bridge " + Quote(config.bridge);
@@ -73,6 +88,7 @@ Result<std::unique_ptr<BridgeResolver>> BridgeResolver::Start(
   if (binary.empty())
     return Error(Code::kUnavailable, what + ": dnsmasq not found (apt-get install dnsmasq-base)");
   BANGER_RETURN_IF_ERROR(MakeDirs(config.dir, 0755));
+  StopOrphanResolver(config.dir, config.bridge);
   if (chmod(config.dir.c_str(), 0755) != 0) return Error::FromErrno(what + ": chmod " + Quote(config.dir));
   const std::string hosts = JoinPath(config.dir, config.bridge + ".hosts");
   BANGER_RETURN_IF_ERROR(AtomicWriteFile(hosts, RenderHostsFile(names), 0644));

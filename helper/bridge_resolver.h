@@ -39,6 +39,12 @@ std::string RenderHostsFile(std::vector<NameEntry> entries);
 // The dnsmasq argv for `config` (pure; tested).
 std::vector<std::string> DnsmasqArgv(const ResolverConfig& config, const std::string& binary);
 
+// Stops a resolver a previous helper left running (a helper killed with
+// SIGKILL cannot stop its dnsmasq, and dnsmasq's change to `nobody` clears
+// the parent-death signal): the process named by <dir>/<bridge>.pid, only
+// if its command line still names that bridge's hosts file.
+void StopOrphanResolver(const std::string& dir, const std::string& bridge);
+
 class BridgeResolver {
  public:
   // Writes the hosts file, starts dnsmasq as a child of this process (it

@@ -1,14 +1,10 @@
 // banger apply -f FILE... [--yes] [--watch] | banger apply PLAN
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
-
 #include <ostream>
 
 #include "reconciler/cli/apply_flow.h"
 #include "reconciler/cli/spec_report.h"
+#include "reconciler/os/cancel.h"
 #include "reconciler/os/file_watcher.h"
-#include "reconciler/os/unique_fd.h"
 
 namespace banger::cli {
 namespace {
@@ -28,22 +24,9 @@ int ApplyFiles(Console& console, const ApplyArgs& args) {
   return ApplySpecs(console, *session, args.options);
 }
 
-// SIGINT/SIGTERM end the watch loop between cycles.
-int g_stop_pipe[2] = {-1, -1};
-void OnStopSignal(int) {
-  char c = 1;
-  (void)!write(g_stop_pipe[1], &c, 1);
-}
-
+// SIGINT/SIGTERM cancel the cycle in progress (its builds clean up, see
+// reconciler/os/cancel.h) and end the loop.
 int Watch(Console& console, const ApplyArgs& args) {
-  if (pipe2(g_stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-    return Fail(console, Error::FromErrno("pipe"));
-  UniqueFd stop_r(g_stop_pipe[0]), stop_w(g_stop_pipe[1]);
-  struct sigaction sa = {};
-  sa.sa_handler = OnStopSignal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-
   auto watcher = FileWatcher::Create(args.files);
   if (!watcher.ok()) return Fail(console, watcher.error());
   int last = kExitOk;
@@ -52,9 +35,13 @@ int Watch(Console& console, const ApplyArgs& args) {
     console.out << "Watching " << args.files.size()
                 << (args.files.size() == 1 ? " path" : " paths")
                 << " for changes (Ctrl-C to stop)..." << std::endl;
-    auto changed = watcher->WaitForChange(std::chrono::milliseconds(300), stop_r.get());
+    if (CancelRequested()) break;
+    auto changed = watcher->WaitForChange(std::chrono::milliseconds(300), CancelWakeFd());
     if (!changed.ok()) return Fail(console, changed.error());
-    if (!*changed) break;
+    if (!*changed) {
+      ConsumeCancel();  // stopped while waiting: the normal end of a watch
+      break;
+    }
     console.out << "\nChange detected; planning again." << std::endl;
   }
   console.out << "Stopped watching.\n";

@@ -80,7 +80,9 @@ void RequestCancelForTesting(int signal) {
   }
 }
 
-void ClearCancelForTesting() {
+void ClearCancelForTesting() { ConsumeCancel(); }
+
+void ConsumeCancel() {
   g_signal.store(0);
   const int fd = g_wake_read.load();
   if (fd >= 0) {

@@ -33,6 +33,11 @@ int CancelWakeFd();
 // OkStatus, or a kCancelled error "<what>: interrupted by SIGTERM".
 Status CheckCancelled(std::string_view what);
 
+// For a verb whose normal end is a signal (watch mode, stopped while it
+// waits between cycles): takes the request as that end, so the exit status
+// is the verb's own rather than 128 + signal.
+void ConsumeCancel();
+
 // Marks cancellation as requested by `signal` without delivering one, and
 // clears it again: for tests of the code that reacts to it.
 void RequestCancelForTesting(int signal);

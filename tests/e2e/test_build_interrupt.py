@@ -77,8 +77,8 @@ class BuildInterruptTest(unittest.TestCase):
             time.sleep(0.02)
         self.fail(f"timed out waiting for {what}")
 
-    def interrupt(self, sig, ready, expected_rc):
-        proc = subprocess.Popen([harness.BANGER, "apply", "--yes", "-f", str(self.spec)],
+    def interrupt(self, sig, ready, expected_rc, extra=()):
+        proc = subprocess.Popen([harness.BANGER, "apply", "--yes", "-f", str(self.spec), *extra],
                                 env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
         try:
@@ -115,6 +115,12 @@ class BuildInterruptTest(unittest.TestCase):
         # The host temp dir appears when the ext4 build starts (xattr values,
         # debugfs scripts); mkfs and debugfs then run as children.
         self.interrupt(signal.SIGINT, lambda pid: bool(self.owned_by(self.tmp, pid)), 130)
+
+    def test_sigint_during_a_watch_cycle_cancels_its_build(self):
+        # Ctrl-C while a watch cycle builds: the build cleans up and the
+        # watch ends at once with 130 (not after the build, not with 0).
+        self.interrupt(signal.SIGINT, lambda pid: bool(self.owned_by(self.tmp, pid)), 130,
+                       extra=("--watch",))
 
     def test_next_start_sweeps_dead_processes_leftovers_only(self):
         staging = self.state / "staging"

@@ -5,6 +5,7 @@ boot under QEMU, answer `vm exec`, reach each other, survive stop/start,
 get repaired after their VMM is killed, refuse a tampered host key, and an
 empty spec removes everything."""
 
+import json
 import os
 import pathlib
 import shutil
@@ -81,18 +82,28 @@ class VmTest(unittest.TestCase):
         cls.scratch.write("note.txt", "synced\n")
         for p in cls.scratch.path.iterdir():
             os.chown(p, cls.user.pw_uid, cls.user.pw_gid)
+        cls.netns = cls.helper = cls.upstream = cls.web = cls.etc_netns = None
+        try:
+            cls.start_network()
+        except BaseException:
+            cls.stop_network()
+            raise
+
+    @classmethod
+    def start_network(cls):
         cls.netns = harness.Netns()
         # The host's upstream resolver, inside the namespace: `ip netns
         # exec` shows /etc/netns/NAME/resolv.conf as /etc/resolv.conf, so
-        # the helper's bridge resolvers forward to a dnsmasq on a dummy
-        # link that knows outside.test, served by an HTTP server there.
+        # the helper's bridge resolvers forward to a dnsmasq on a veth end
+        # that knows outside.test, served by an HTTP server there.
         cls.etc_netns = pathlib.Path("/etc/netns") / cls.netns.name
         cls.etc_netns.mkdir(parents=True)
         (cls.etc_netns / "resolv.conf").write_text(f"nameserver {UPSTREAM}\n")
-        for argv in (["ip", "link", "add", "bgup0", "type", "dummy"],
-                     ["ip", "addr", "add", f"{UPSTREAM}/24", "dev", "bgup0"],
-                     ["ip", "addr", "add", f"{OUTSIDE}/24", "dev", "bgup0"],
-                     ["ip", "link", "set", "bgup0", "up"]):
+        for argv in (["link", "add", "bgup0", "type", "veth", "peer", "name", "bgup1"],
+                     ["addr", "add", f"{UPSTREAM}/24", "dev", "bgup0"],
+                     ["addr", "add", f"{OUTSIDE}/24", "dev", "bgup0"],
+                     ["link", "set", "bgup1", "up"],
+                     ["link", "set", "bgup0", "up"]):
             subprocess.run(["ip", "-n", cls.netns.name] + argv, check=True)
         cls.upstream = harness.Process(
             ["ip", "netns", "exec", cls.netns.name, "dnsmasq", "--keep-in-foreground",
@@ -122,18 +133,24 @@ class VmTest(unittest.TestCase):
         cls.nft_before = nft_ruleset(cls.netns.name)
 
     @classmethod
+    def stop_network(cls):
+        for p in (cls.helper, cls.upstream, cls.web):
+            if p:
+                p.close()
+        if cls.etc_netns:
+            shutil.rmtree(cls.etc_netns, ignore_errors=True)
+        if cls.netns:
+            cls.netns.close()
+        cls.scratch.close()
+
+    @classmethod
     def tearDownClass(cls):
         try:
             cls.banger_cls("apply", "--yes", "-f", str(cls.scratch.write("empty.toml", "")))
         finally:
             for pid in harness.vmm_pids_under(cls.state):
                 os.kill(pid, signal.SIGKILL)
-            cls.helper.close()
-            cls.upstream.close()
-            cls.web.close()
-            shutil.rmtree(cls.etc_netns, ignore_errors=True)
-            cls.netns.close()
-            cls.scratch.close()
+            cls.stop_network()
 
     @classmethod
     def banger_cls(cls, *args, netns=True, timeout=900):
@@ -171,17 +188,20 @@ class VmTest(unittest.TestCase):
         self.assertEqual(r.returncode, 7)
         # VM to VM over the bridge: alpha reads beta's sshd banner.
         r = self.ok("vm", "exec", "alpha", "--", "bash", "-c",
-                    "exec 3<>/dev/tcp/172.30.9.3/22; head -c 7 <&3")
+                    "exec 3<>/dev/tcp/beta.vm/22; head -c 7 <&3")
         self.assertEqual(r.stdout, "SSH-2.0")
         self.ok("vm", "ssh", "beta", "--", "true")
 
         # Names: every VM answers as <name>.vm from the bridge resolver
         # (and as <name> through the guest's search domain); other names
         # are forwarded upstream, and a NAT guest reaches what they name.
+        ip = {vm: json.loads(self.ok("vm", "show", vm, "--json").stdout)["ip"]
+              for vm in ("alpha", "beta")}
+        self.assertNotEqual(ip["alpha"], ip["beta"])
         hosts = self.ok("vm", "exec", "alpha", "--", "getent", "hosts", "beta.vm").stdout
-        self.assertEqual(hosts.split()[0], "172.30.9.3")
+        self.assertEqual(hosts.split()[0], ip["beta"])
         self.assertEqual(self.ok("vm", "exec", "beta", "--", "getent", "hosts",
-                                 "alpha").stdout.split()[0], "172.30.9.2")
+                                 "alpha").stdout.split()[0], ip["alpha"])
         self.assertIn("search vm", self.ok("vm", "exec", "beta", "--", "cat",
                                            "/etc/resolv.conf").stdout)
         self.assertEqual(self.ok("vm", "exec", "alpha", "--", "getent", "hosts",
@@ -203,7 +223,6 @@ class VmTest(unittest.TestCase):
         self.assertEqual(self.ok("vm", "exec", "beta", "--", "true").returncode, 0)
 
         # A VMM killed behind banger's back is drift, repaired by apply.
-        import json
         self.assertRegex(self.ok("vm", "show", "alpha").stdout, r"state: +running")
         shown = json.loads(self.ok("vm", "show", "alpha", "--json").stdout)
         os.kill(shown["pid"], signal.SIGKILL)

@@ -1,11 +1,14 @@
 #include "reconciler/vmm/qemu/accel_probe.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <map>
 #include <mutex>
 
+#include "reconciler/kernel/digest.h"
+#include "reconciler/os/fs.h"
 #include "reconciler/os/unique_fd.h"
 
 namespace banger::vmm {
@@ -68,8 +71,27 @@ std::string VerifyKvmBoots(CommandRunner& runner, const std::string& qemu_binary
   return "a kernel under KVM did not boot" + (why.empty() ? "" : ": " + why);
 }
 
+namespace {
+
+// The cache file of a (binary, kernel) pair on this boot; "" when the
+// files cannot be described.
+std::string ProbeCacheFile(const std::string& dir, const std::string& binary,
+                           const std::string& kernel) {
+  struct stat b{}, k{};
+  if (dir.empty() || stat(binary.c_str(), &b) != 0 || stat(kernel.c_str(), &k) != 0) return "";
+  auto boot_id = ReadFile("/proc/sys/kernel/random/boot_id");
+  if (!boot_id.ok()) return "";
+  const std::string key = binary + '\n' + std::to_string(b.st_mtime) + '\n' + kernel + '\n' +
+                          std::to_string(k.st_size) + '\n' + std::to_string(k.st_mtime) + '\n' +
+                          *boot_id;
+  return JoinPath(dir, kernel::Sha256Hex(key).substr(0, 32));
+}
+
+}  // namespace
+
 Result<AccelChoice> ChooseAccel(CommandRunner& runner, const std::string& qemu_binary,
-                                const std::string& forced, const std::string& kernel) {
+                                const std::string& forced, const std::string& kernel,
+                                const std::string& cache_dir) {
   if (forced == "kvm" || forced == "tcg") return AccelChoice{forced, true, "BANGER_ACCEL=" + forced};
   if (!forced.empty()) {
     return InvalidArgument("BANGER_ACCEL=" + Quote(forced) + ": expected 'kvm' or 'tcg'");
@@ -89,11 +111,21 @@ Result<AccelChoice> ChooseAccel(CommandRunner& runner, const std::string& qemu_b
     cache[qemu_binary + '\n'] = choice;
   }
   if (choice.accel == "kvm" && !kernel.empty()) {
-    // A working KVM shows the banner in well under a second; the margin is
-    // for loaded hosts.
-    std::string why_not = VerifyKvmBoots(runner, qemu_binary, kernel, std::chrono::seconds(8));
-    choice = why_not.empty() ? AccelChoice{"kvm", false, "KVM booted this kernel"}
-                             : AccelChoice{"tcg", false, "software emulation: " + why_not};
+    const std::string file = ProbeCacheFile(cache_dir, qemu_binary, kernel);
+    auto remembered = file.empty() ? Result<std::string>(NotFound("")) : ReadFile(file);
+    if (remembered.ok() && *remembered == "kvm") {
+      choice = AccelChoice{"kvm", false, "KVM booted this kernel (remembered for this boot)"};
+    } else if (remembered.ok() && remembered->rfind("tcg:", 0) == 0) {
+      choice = AccelChoice{"tcg", false, "software emulation: " + remembered->substr(4)};
+    } else {
+      // A working KVM shows the banner in well under a second; the margin
+      // is for loaded hosts.
+      std::string why_not = VerifyKvmBoots(runner, qemu_binary, kernel, std::chrono::seconds(8));
+      choice = why_not.empty() ? AccelChoice{"kvm", false, "KVM booted this kernel"}
+                               : AccelChoice{"tcg", false, "software emulation: " + why_not};
+      if (!file.empty() && MakeDirs(cache_dir, 0700).ok())
+        (void)AtomicWriteFile(file, why_not.empty() ? "kvm" : "tcg:" + why_not, 0600);
+    }
   }
   cache[key] = choice;
   return choice;

@@ -31,9 +31,12 @@ std::vector<std::string> AccelArgs(const std::string& accel);
 // unset); anything but "", "kvm" or "tcg" is an error. With a `kernel`,
 // KVM is chosen only when that kernel also boots under it
 // (VerifyKvmBoots). Probe results are cached per binary and kernel for the
-// life of the process.
+// life of the process and, with a `cache_dir`, in a file keyed by the
+// binary, the kernel (path, size, mtime) and the host's boot id, so each
+// kernel is probed once per boot rather than once per command.
 Result<AccelChoice> ChooseAccel(CommandRunner& runner, const std::string& qemu_binary,
-                                const std::string& forced, const std::string& kernel = "");
+                                const std::string& forced, const std::string& kernel = "",
+                                const std::string& cache_dir = "");
 
 // Runs the KVM probe without the cache. Empty string: KVM works; otherwise
 // why not.

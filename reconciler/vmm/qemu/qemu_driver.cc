@@ -1,5 +1,7 @@
 #include "reconciler/vmm/qemu/qemu_driver.h"
 
+#include "reconciler/store/state_dir.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -47,6 +49,7 @@ QemuDriverOptions QemuDriverOptions::FromEnvironment() {
   QemuDriverOptions options;
   options.binary = EnvOr("BANGER_QEMU", "");
   options.forced_accel = EnvOr("BANGER_ACCEL", "");
+  options.probe_cache_dir = JoinPath(store::CacheDirFromProcess(), "accel");
   return options;
 }
 
@@ -90,7 +93,8 @@ Result<model::VmHandles> QemuDriver::Launch(const LaunchConfig& config) {
   const std::string vm = "vm " + Quote(config.name);
   if (config.run_dir.empty()) return InvalidArgument(vm + ": no run directory");
   BANGER_ASSIGN_OR_RETURN(std::string binary, Binary());
-  auto accel = ChooseAccel(runner(), binary, options_.forced_accel, config.kernel);
+  auto accel = ChooseAccel(runner(), binary, options_.forced_accel, config.kernel,
+                           options_.probe_cache_dir);
   if (!accel.ok()) return std::move(accel).error().WithContext(vm);
 
   QemuHostPlan plan;

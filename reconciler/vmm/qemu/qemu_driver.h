@@ -23,8 +23,12 @@ struct QemuDriverOptions {
   std::string forced_accel;  // "", "kvm" or "tcg"
   std::chrono::milliseconds ready_timeout{std::chrono::seconds(60)};
   CommandRunner* runner = nullptr;  // for probes; null: SystemRunner()
+  // Where kernel boot probes are remembered across processes (see
+  // ChooseAccel); empty: only for the life of the process.
+  std::string probe_cache_dir;
 
-  // binary from $BANGER_QEMU, forced_accel from $BANGER_ACCEL.
+  // binary from $BANGER_QEMU, forced_accel from $BANGER_ACCEL, the probe
+  // cache under banger's cache dir.
   static QemuDriverOptions FromEnvironment();
 };
 

@@ -88,6 +88,25 @@ TEST_CASE("names: the bridge resolver answers <vm>.vm and follows set/remove wit
   CHECK(kill(second, 0) != 0);
 }
 
+TEST_CASE("names: a resolver left by a SIGKILLed helper is stopped by the next one") {
+  HelperFixture fx;
+  fx.InNs({"ip", "link", "set", "lo", "up"});
+  REQUIRE(fx.Client().EnsureBridge("bg0", "172.30.42.1/24").ok());
+  const pid_t orphan = ResolverPid(fx, "bg0");
+  REQUIRE(orphan > 0);
+  kill(fx.helper_pid(), SIGKILL);
+  fx.StopHelper();  // reaps it
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(kill(orphan, 0) == 0);  // dnsmasq outlived it: no parent-death signal after setuid
+  fx.StartHelper();
+  REQUIRE(fx.Client().EnsureBridge("bg0", "172.30.42.1/24").ok());
+  for (int i = 0; i < 100 && kill(orphan, 0) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(kill(orphan, 0) != 0);
+  CHECK(ResolverPid(fx, "bg0") != orphan);
+  CHECK(fx.Teardown().empty());
+}
+
 TEST_CASE("names: bad name requests are refused before anything runs") {
   HelperFixture fx;
   fx.InNs({"ip", "link", "set", "lo", "up"});
