@@ -307,6 +307,59 @@ class VmTest(unittest.TestCase):
         run("apply", "--yes", "-f", str(self.scratch.write("none2.toml", "")))
         self.assertEqual(harness.vmm_pids_under(self.state), [])
 
+    def test_published_ports(self):
+        """Ports published on a running VM are an update (no restart) and
+        reach the guest's sshd from the namespace; a port another process
+        has bound is a plan error."""
+        base = SPEC[:SPEC.index("[[file_sync]]")]
+        vm = ('\n[[vm]]\nname = "gamma"\nimage = "base"\nkernel = "cloud"\n'
+              'vcpus = 1\nmemory = "256M"\ndisk = "1G"\n')
+        plain = self.scratch.write("ports0.toml", base + vm)
+        ported = self.scratch.write(
+            "ports1.toml", base + vm + 'ports = ["127.0.0.1:2222:22", "8022:22/tcp"]\n')
+        taken = self.scratch.write("ports2.toml", base + vm + 'ports = ["8081:22"]\n')
+        for p in (plain, ported, taken):
+            os.chown(p, self.user.pw_uid, self.user.pw_gid)
+        self.ok("apply", "--yes", "-f", str(plain), "--target", "kernel.cloud", "--target",
+                "image.base", netns=False, timeout=1800)
+        self.ok("apply", "--yes", "-f", str(plain))
+        pids = harness.vmm_pids_under(self.state)
+        plan = self.ok("plan", "-f", str(ported)).stdout
+        self.assertIn("ports [] -> [127.0.0.1:2222:22/tcp, 8022:22/tcp]: update", plan)
+        self.ok("apply", "--yes", "-f", str(ported))
+        self.assertEqual(harness.vmm_pids_under(self.state), pids)  # not restarted
+
+        def banner(address, port):
+            return subprocess.run(
+                ["ip", "netns", "exec", self.netns.name, "/usr/bin/python3", "-c",
+                 "import socket,sys; s=socket.create_connection((sys.argv[1], int(sys.argv[2])),"
+                 " 5); sys.stdout.write(s.recv(7).decode())", address, port],
+                capture_output=True, text=True, timeout=30).stdout
+
+        self.assertEqual(banner("127.0.0.1", "2222"), "SSH-2.0")
+        self.assertEqual(banner(OUTSIDE, "8022"), "SSH-2.0")
+        listener = harness.Process(
+            ["ip", "netns", "exec", self.netns.name, "/usr/bin/python3", "-m", "http.server",
+             "8081", "--bind", "127.0.0.1"], log=self.scratch.path / "squatter.log")
+        try:
+            for _ in range(50):
+                up = subprocess.run(
+                    ["ip", "netns", "exec", self.netns.name, "/usr/bin/python3", "-c",
+                     "import socket; socket.create_connection(('127.0.0.1', 8081), 1)"],
+                    capture_output=True)
+                if up.returncode == 0:
+                    break
+                time.sleep(0.1)
+            plan = self.banger("plan", "-f", str(taken))
+            self.assertEqual(plan.returncode, 1, plan.stdout + plan.stderr)
+            self.assertIn("vm.gamma: ports: '8081:22/tcp': host port tcp 127.0.0.1:8081 is "
+                          "already bound by another process", plan.stdout + plan.stderr)
+        finally:
+            listener.close()
+        self.ok("apply", "--yes", "-f", str(self.scratch.write("none3.toml", "")))
+        self.assertEqual(banner("127.0.0.1", "2222"), "")
+        self.assertEqual(nft_ruleset(self.netns.name), self.nft_before)
+
 
 if __name__ == "__main__":
     unittest.main()
