@@ -24,9 +24,9 @@ Result<std::unique_ptr<HelperService>> HelperService::Create(HelperConfig config
   const HelperState& state = service->store_.state();
   if (!state.nat.empty() || !state.ports.empty()) {
     BANGER_RETURN_IF_ERROR(EnableIpv4Forwarding());
-    for (const PortRecord& r : state.ports) {
-      BANGER_RETURN_IF_ERROR(service->PrepareBridgeFor(r));
-    }
+    // Best effort: after a reboot the bridge is gone until ensure_bridge
+    // makes it again, and the VM's next start (ports_set) sets it then.
+    for (const PortRecord& r : state.ports) (void)service->PrepareBridgeFor(r);
     if (auto st = ApplyNatTable(service->runner(), state.nat, state.ports); !st.ok()) {
       return st.error().WithContext("restore NAT from the helper record");
     }

@@ -77,12 +77,14 @@ Result<EmptyResponse> HelperService::Do(const PortsSetRequest& q, UniqueFd*) {
       }
     }
   }
+  // Before the no-change check: a bridge made again since has lost its
+  // route_localnet, and setting it twice costs nothing.
+  PortRecord record{q.vm, q.address, q.ports};
+  if (auto st = PrepareBridgeFor(record); !st.ok()) return st.error().WithContext(what);
   if (const PortRecord* current = state.FindPorts(q.vm);
       current && current->address == q.address && current->ports == q.ports) {
     return EmptyResponse{};
   }
-  PortRecord record{q.vm, q.address, q.ports};
-  if (auto st = PrepareBridgeFor(record); !st.ok()) return st.error().WithContext(what);
   BANGER_RETURN_IF_ERROR(ReplacePorts(q.vm, std::move(record), what));
   return EmptyResponse{};
 }

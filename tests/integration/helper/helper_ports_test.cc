@@ -210,6 +210,24 @@ TEST_CASE("Published ports reach the guest from the host and from another namesp
   CHECK(MustRun({"nft", "list", "ruleset"}).out == host_before);
 }
 
+TEST_CASE("A restarted helper restores published ports from its record") {
+  HelperFixture fx;
+  {
+    auto client = fx.Client();
+    REQUIRE(client.EnsureBridge("bg0", "172.30.0.1/24").ok());
+    REQUIRE(client.SetPorts("web", "172.30.0.5", {{"127.0.0.1", 2222, "tcp", 22}}).ok());
+  }
+  REQUIRE(fx.StopHelper());
+  fx.InNs({"nft", "delete", "table", "ip", "banger"});  // as a flushed ruleset would
+  CHECK_FALSE(BangerTableExists(fx));
+  fx.StartHelper();
+  CHECK(fx.InNs({"nft", "list", "table", "ip", "banger"}).out.find(
+            "ip daddr 127.0.0.1 tcp dport 2222 dnat to 172.30.0.5:22") != std::string::npos);
+  REQUIRE(fx.Client().ClearPorts("web").ok());
+  CHECK_FALSE(BangerTableExists(fx));
+  CHECK(fx.Teardown().empty());
+}
+
 TEST_CASE("Published ports are refused for addresses outside the helper's bridges") {
   HelperFixture fx;
   auto client = fx.Client();
