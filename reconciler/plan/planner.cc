@@ -62,6 +62,7 @@ class PlanBuilder {
     PlanVms();
     CheckPorts();
     PlanDeletions();
+    OrderPortHandovers();
     Order();
     return std::move(plan_);
   }
@@ -279,6 +280,29 @@ class PlanBuilder {
                                  " " + sock.address + ":" + std::to_string(sock.port) +
                                  " is already bound by another process (" + owner + ")");
         }
+      }
+    }
+  }
+
+  // A VM taking over a host port from a VM this plan deletes waits for the
+  // deletion: the helper refuses a port another VM still publishes.
+  void OrderPortHandovers() {
+    std::vector<std::pair<std::string, const specs::VmSpec*>> deleted;
+    for (const auto& s : plan_.steps) {
+      if (s.kind != ResourceKind::kVm || s.action != Action::kDelete) continue;
+      if (auto rec = store_.vms.find(s.name); rec != store_.vms.end())
+        deleted.emplace_back(s.address, &rec->second.spec);
+    }
+    if (deleted.empty()) return;
+    for (auto& s : plan_.steps) {
+      if (s.kind != ResourceKind::kVm || s.action == Action::kDelete) continue;
+      const specs::VmSpec* wanted = desired_.FindVm(s.name);
+      if (!wanted) continue;
+      for (const auto& [address, old] : deleted) {
+        bool collide = false;
+        for (const auto& p : wanted->ports)
+          for (const auto& q : old->ports) collide = collide || specs::PortSpecsCollide(p, q);
+        if (collide) s.depends_on.push_back(address);
       }
     }
   }

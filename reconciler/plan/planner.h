@@ -17,6 +17,7 @@
 // address or either on 0.0.0.0) is an error naming both; so is a port a VM
 // is about to publish that Observed::bound_sockets shows another process
 // holds (ports the VM's record already publishes are not checked again).
+// A VM taking a port from a VM the plan deletes depends on that deletion.
 // Drift (observed, not declared) is planned as a repair: a dead VMM process
 // or a missing tap restarts the VM; a missing rootfs or work disk replaces
 // it; missing kernel/image files rebuild them.

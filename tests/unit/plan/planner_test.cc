@@ -245,6 +245,23 @@ TEST_CASE("a host port bound by another process is an error naming the VM and pr
   CHECK(MakePlan(d, published).errors.empty());
 }
 
+TEST_CASE("a VM taking a host port from a deleted VM waits for the deletion") {
+  auto d = TwoVms();
+  d.vms[1].ports = {{"0.0.0.0", 8080, 80, "tcp"}};
+  Observed o = Converged(d);
+  d.vms.pop_back();                                   // worker goes ...
+  d.vms[0].ports = {{"127.0.0.1", 8080, 80, "tcp"}};  // ... and web takes its port
+  Plan p = MakePlan(d, o);
+  CHECK(p.errors.empty());
+  const Step* web = p.Find("vm.web");
+  REQUIRE(web);
+  CHECK(web->action == Action::kUpdate);
+  CHECK(std::find(web->depends_on.begin(), web->depends_on.end(), "vm.worker") !=
+        web->depends_on.end());
+  REQUIRE(p.Find("vm.worker"));
+  CHECK(p.Find("vm.worker")->action == Action::kDelete);
+}
+
 TEST_CASE("drift is observed and planned as a repair") {
   auto d = TwoVms();
   Observed o = Converged(d);
