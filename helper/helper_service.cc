@@ -27,7 +27,8 @@ Result<std::unique_ptr<HelperService>> HelperService::Create(HelperConfig config
     // Best effort: after a reboot the bridge is gone until ensure_bridge
     // makes it again, and the VM's next start (ports_set) sets it then.
     for (const PortRecord& r : state.ports) (void)service->PrepareBridgeFor(r);
-    if (auto st = ApplyNatTable(service->runner(), state.nat, state.ports); !st.ok()) {
+    if (auto st = ApplyNatTable(service->runner(), state.nat, state.ports, state.bridges);
+        !st.ok()) {
       return st.error().WithContext("restore NAT from the helper record");
     }
   }
@@ -96,12 +97,15 @@ Result<EmptyResponse> HelperService::Do(const NatEnableRequest& q, UniqueFd*) {
   }
   next.push_back({q.address, q.bridge});
   if (auto st = EnableIpv4Forwarding(); !st.ok()) return st.error().WithContext(what);
-  if (auto st = ApplyNatTable(runner(), next, state.ports); !st.ok()) return st.error().WithContext(what);
+  if (auto st = ApplyNatTable(runner(), next, state.ports, state.bridges); !st.ok()) {
+    return st.error().WithContext(what);
+  }
   std::vector<NatRecord> previous = std::move(state.nat);
   state.nat = std::move(next);
   if (auto st = store_.Save(); !st.ok()) {
     state.nat = std::move(previous);
-    (void)ApplyNatTable(runner(), state.nat, state.ports);  // best effort: table follows record
+    // Best effort: the table follows the record.
+    (void)ApplyNatTable(runner(), state.nat, state.ports, state.bridges);
     return st.error().WithContext(what);
   }
   return EmptyResponse{};
@@ -115,12 +119,14 @@ Result<EmptyResponse> HelperService::Do(const NatDisableRequest& q, UniqueFd*) {
   if (existing == nullptr) return EmptyResponse{};  // already off
   std::vector<NatRecord> next = state.nat;
   next.erase(next.begin() + (existing - state.nat.data()));
-  if (auto st = ApplyNatTable(runner(), next, state.ports); !st.ok()) return st.error().WithContext(what);
+  if (auto st = ApplyNatTable(runner(), next, state.ports, state.bridges); !st.ok()) {
+    return st.error().WithContext(what);
+  }
   std::vector<NatRecord> previous = std::move(state.nat);
   state.nat = std::move(next);
   if (auto st = store_.Save(); !st.ok()) {
     state.nat = std::move(previous);
-    (void)ApplyNatTable(runner(), state.nat, state.ports);
+    (void)ApplyNatTable(runner(), state.nat, state.ports, state.bridges);
     return st.error().WithContext(what);
   }
   return EmptyResponse{};

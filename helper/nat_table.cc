@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "helper/protocol/names.h"
 #include "reconciler/os/unique_fd.h"
 
 namespace banger::helper {
@@ -25,10 +26,31 @@ std::string PortRules(const std::vector<PortRecord>& ports) {
   return rules;
 }
 
+// Per published guest: masquerade hairpin connections from its bridge's
+// subnet.
+std::string HairpinRules(const std::vector<PortRecord>& ports,
+                         const std::vector<BridgeRecord>& bridges) {
+  std::string rules;
+  for (const PortRecord& r : ports) {
+    auto guest = ParseIpv4(r.address);
+    if (r.ports.empty() || !guest.ok()) continue;
+    for (const BridgeRecord& b : bridges) {
+      auto cidr = ParseInterfaceCidr(b.address);
+      if (!cidr.ok() || !cidr->Contains(*guest)) continue;
+      rules += "    oifname \"" + b.name + "\" ip saddr " + FormatIpv4(cidr->network()) + "/" +
+               std::to_string(cidr->prefix) + " ip daddr " + r.address +
+               " ct status dnat masquerade\n";
+      break;
+    }
+  }
+  return rules;
+}
+
 }  // namespace
 
 std::string RenderNatScript(const std::vector<NatRecord>& nat,
-                            const std::vector<PortRecord>& ports) {
+                            const std::vector<PortRecord>& ports,
+                            const std::vector<BridgeRecord>& bridges) {
   std::string table = std::string(kNftFamily) + " " + kNftTable;
   std::string script = "table " + table + "\ndelete table " + table + "\n";
   std::string port_rules = PortRules(ports);
@@ -50,18 +72,21 @@ std::string RenderNatScript(const std::vector<NatRecord>& nat,
   }
   script += "  chain postrouting {\n";
   script += "    type nat hook postrouting priority srcnat; policy accept;\n";
-  if (!port_rules.empty()) script += "    ip saddr 127.0.0.0/8 ct status dnat masquerade\n";
+  if (!port_rules.empty()) {
+    script += "    ip saddr 127.0.0.0/8 ct status dnat masquerade\n";
+    script += HairpinRules(ports, bridges);
+  }
   for (const NatRecord& n : nat) {
     script += "    ip saddr " + n.address + " oifname != \"" + n.bridge + "\" masquerade\n";
   }
   script += "  }\n";
   if (nat.empty()) return script + "}\n";
 
-  std::set<std::string> bridges;
-  for (const NatRecord& n : nat) bridges.insert(n.bridge);
+  std::set<std::string> nat_bridges;
+  for (const NatRecord& n : nat) nat_bridges.insert(n.bridge);
   std::string bridge_set = "{ ";
-  for (auto it = bridges.begin(); it != bridges.end(); ++it) {
-    if (it != bridges.begin()) bridge_set += ", ";
+  for (auto it = nat_bridges.begin(); it != nat_bridges.end(); ++it) {
+    if (it != nat_bridges.begin()) bridge_set += ", ";
     bridge_set += "\"" + *it + "\"";
   }
   bridge_set += " }";
@@ -78,10 +103,11 @@ std::string RenderNatScript(const std::vector<NatRecord>& nat,
 }
 
 Status ApplyNatTable(CommandRunner& runner, const std::vector<NatRecord>& nat,
-                     const std::vector<PortRecord>& ports) {
+                     const std::vector<PortRecord>& ports,
+                     const std::vector<BridgeRecord>& bridges) {
   ExecRequest request;
   request.argv = {"nft", "-f", "-"};
-  request.stdin_data = RenderNatScript(nat, ports);
+  request.stdin_data = RenderNatScript(nat, ports, bridges);
   request.timeout = std::chrono::seconds(30);
   auto result = RunChecked(runner, request);
   if (!result.ok()) {

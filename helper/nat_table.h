@@ -37,12 +37,18 @@ inline constexpr const char* kMetadataAddress = "169.254.169.254";
 // The nft script that makes banger's table match `nat` (deleting it when
 // `nat` is empty). The script declares then deletes the table first, so it
 // works whether or not the table exists.
+// `bridges` give each published guest address its subnet: a connection from
+// that subnet to a published port (guest to guest, hairpin) is masqueraded
+// to the bridge address, or the answering guest would reply directly to the
+// client, bypassing the DNAT.
 std::string RenderNatScript(const std::vector<NatRecord>& nat,
-                            const std::vector<PortRecord>& ports = {});
+                            const std::vector<PortRecord>& ports = {},
+                            const std::vector<BridgeRecord>& bridges = {});
 
 // Runs the script through `nft -f -`.
 Status ApplyNatTable(CommandRunner& runner, const std::vector<NatRecord>& nat,
-                     const std::vector<PortRecord>& ports);
+                     const std::vector<PortRecord>& ports,
+                     const std::vector<BridgeRecord>& bridges);
 
 // net.ipv4.conf.<bridge>.route_localnet=1: lets the host route 127.x-sourced
 // connections (to a loopback published port) out of the bridge and take

@@ -39,14 +39,15 @@ Status HelperService::ReplacePorts(const std::string& vm, std::optional<PortReco
     if (r.vm != vm) next.push_back(r);
   }
   if (ports) next.push_back(std::move(*ports));
-  if (auto st = ApplyNatTable(runner(), state.nat, next); !st.ok()) {
+  if (auto st = ApplyNatTable(runner(), state.nat, next, state.bridges); !st.ok()) {
     return st.error().WithContext(what);
   }
   std::vector<PortRecord> previous = std::move(state.ports);
   state.ports = std::move(next);
   if (auto st = store_.Save(); !st.ok()) {
     state.ports = std::move(previous);
-    (void)ApplyNatTable(runner(), state.nat, state.ports);  // best effort: table follows record
+    // Best effort: the table follows the record.
+    (void)ApplyNatTable(runner(), state.nat, state.ports, state.bridges);
     return st.error().WithContext(what);
   }
   return OkStatus();

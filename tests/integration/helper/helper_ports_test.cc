@@ -94,10 +94,12 @@ bool UdpThrough(const std::string& ns, const std::string& ip, int port, int list
 
 // The guest and client namespaces around the fixture's "host" namespace.
 struct Topology {
-  std::string guest, client;
-  explicit Topology(const HelperFixture& fx) : guest(fx.ns() + "-g"), client(fx.ns() + "-c") {
+  std::string guest, client, neighbour;
+  explicit Topology(const HelperFixture& fx)
+      : guest(fx.ns() + "-g"), client(fx.ns() + "-c"), neighbour(fx.ns() + "-n") {
     MustRun({"ip", "netns", "add", guest});
     MustRun({"ip", "netns", "add", client});
+    MustRun({"ip", "netns", "add", neighbour});
     const std::string& h = fx.ns();
     MustRun({"ip", "-n", h, "link", "set", "lo", "up"});
     MustRun({"ip", "-n", h, "link", "add", "gport", "type", "veth", "peer", "name", "eth0",
@@ -114,10 +116,18 @@ struct Topology {
     MustRun({"ip", "-n", client, "addr", "add", "10.99.0.2/24", "dev", "eth0"});
     MustRun({"ip", "-n", client, "link", "set", "eth0", "up"});
     MustRun({"ip", "-n", client, "route", "add", "default", "via", "10.99.0.1"});
+    // A second guest on the same bridge.
+    MustRun({"ip", "-n", h, "link", "add", "nport", "type", "veth", "peer", "name", "eth0",
+             "netns", neighbour});
+    MustRun({"ip", "-n", h, "link", "set", "nport", "master", "bg0", "up"});
+    MustRun({"ip", "-n", neighbour, "addr", "add", "172.30.0.7/24", "dev", "eth0"});
+    MustRun({"ip", "-n", neighbour, "link", "set", "eth0", "up"});
+    MustRun({"ip", "-n", neighbour, "route", "add", "default", "via", "172.30.0.1"});
   }
   ~Topology() {
     Run({"ip", "netns", "del", guest});
     Run({"ip", "netns", "del", client});
+    Run({"ip", "netns", "del", neighbour});
   }
 };
 
@@ -182,6 +192,9 @@ TEST_CASE("Published ports reach the guest from the host and from another namesp
     // From another namespace: the guest sees the real client.
     CHECK(TcpThrough(topo.client, "10.99.0.1", 8080, web.get()) == "10.99.0.2");
     CHECK(UdpThrough(topo.client, "10.99.0.1", 5353, dns.get()));
+    // Another guest on the bridge, through the host's address (hairpin):
+    // masqueraded, or the answer would bypass the DNAT.
+    CHECK(TcpThrough(topo.neighbour, "10.99.0.1", 8080, web.get()) == "172.30.0.1");
     // 2222 is published on loopback only.
     CHECK(TcpThrough(topo.client, "10.99.0.1", 2222, ssh.get()).empty());
     // A guest cannot reach the host's loopback through route_localnet.

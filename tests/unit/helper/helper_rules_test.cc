@@ -54,7 +54,7 @@ TEST_CASE("published ports render DNAT for arriving and local connections") {
       "    fib daddr type local tcp dport 8080 dnat to 172.30.0.5:80\n"
       "    ip daddr 127.0.0.1 tcp dport 2222 dnat to 172.30.0.5:22\n"
       "    fib daddr type local udp dport 5353 dnat to 172.30.0.6:53\n";
-  CHECK(RenderNatScript({}, ports) ==
+  CHECK(RenderNatScript({}, ports, {{"bg0", "172.30.0.1/24"}}) ==
         "table ip banger\n"
         "delete table ip banger\n"
         "table ip banger {\n"
@@ -71,6 +71,10 @@ TEST_CASE("published ports render DNAT for arriving and local connections") {
         "  chain postrouting {\n"
         "    type nat hook postrouting priority srcnat; policy accept;\n"
         "    ip saddr 127.0.0.0/8 ct status dnat masquerade\n"
+        "    oifname \"bg0\" ip saddr 172.30.0.0/24 ip daddr 172.30.0.5 ct status dnat "
+        "masquerade\n"
+        "    oifname \"bg0\" ip saddr 172.30.0.0/24 ip daddr 172.30.0.6 ct status dnat "
+        "masquerade\n"
         "  }\n"
         "}\n");
   // A VM with an empty set renders nothing.
