@@ -18,13 +18,11 @@ import io
 import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
 import tarfile
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import harness  # noqa: E402
@@ -34,12 +32,6 @@ GATEWAY = "172.30.13.1"
 REPO_PORT = 8089
 
 ARTIFACTS = harness.artifacts_toml("deb")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def spec_text(registry, vms):
@@ -114,24 +106,8 @@ class OciBootTest(unittest.TestCase):
 
     @classmethod
     def setup_fixture(cls):
-        port = free_port()
-        cls.registry = f"127.0.0.1:{port}"
-        config = cls.scratch.write("registry.yml", f"""
-version: 0.1
-storage:
-  filesystem:
-    rootdirectory: {cls.scratch.path / "registry"}
-http:
-  addr: 127.0.0.1:{port}
-""")
-        cls.processes.append(harness.Process(["docker-registry", "serve", str(config)],
-                                             log=cls.scratch.path / "registry.log"))
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://{cls.registry}/v2/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        registry, cls.registry = harness.start_registry(cls.scratch)
+        cls.processes.append(registry)
 
         # The kernel and the debootstrap tree (cached downloads) come first,
         # outside the namespace.

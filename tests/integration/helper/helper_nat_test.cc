@@ -11,29 +11,6 @@ std::string Trim(std::string s) {
   return s;
 }
 
-// The namespace's ruleset without banger's table: every other table, each
-// listed in full.
-std::string RulesetOutsideBanger(const HelperFixture& fx) {
-  std::string out;
-  auto tables = fx.InNs({"nft", "list", "tables"}).out;
-  size_t pos = 0;
-  while (pos < tables.size()) {
-    size_t end = tables.find('\n', pos);
-    if (end == std::string::npos) end = tables.size();
-    std::string line = tables.substr(pos, end - pos);  // "table inet foreign"
-    pos = end + 1;
-    if (line.empty() || line == "table ip banger") continue;
-    std::string family = line.substr(6, line.find(' ', 6) - 6);
-    std::string name = line.substr(line.rfind(' ') + 1);
-    out += fx.InNs({"nft", "list", "table", family, name}).out;
-  }
-  return out;
-}
-
-bool BangerTableExists(const HelperFixture& fx) {
-  return fx.InNs({"nft", "list", "tables"}).out.find("table ip banger\n") != std::string::npos;
-}
-
 std::string BangerTable(const HelperFixture& fx) {
   return fx.InNs({"nft", "list", "table", "ip", "banger"}).out;
 }

@@ -131,27 +131,6 @@ struct Topology {
   }
 };
 
-std::string RulesetOutsideBanger(const HelperFixture& fx) {
-  std::string out;
-  auto tables = fx.InNs({"nft", "list", "tables"}).out;
-  size_t pos = 0;
-  while (pos < tables.size()) {
-    size_t end = tables.find('\n', pos);
-    if (end == std::string::npos) end = tables.size();
-    std::string line = tables.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.empty() || line == "table ip banger") continue;
-    std::string family = line.substr(6, line.find(' ', 6) - 6);
-    std::string name = line.substr(line.rfind(' ') + 1);
-    out += fx.InNs({"nft", "list", "table", family, name}).out;
-  }
-  return out;
-}
-
-bool BangerTableExists(const HelperFixture& fx) {
-  return fx.InNs({"nft", "list", "tables"}).out.find("table ip banger\n") != std::string::npos;
-}
-
 TEST_CASE("Published ports reach the guest from the host and from another namespace") {
   std::string host_before = MustRun({"nft", "list", "ruleset"}).out;
   HelperFixture fx;
