@@ -44,6 +44,8 @@ int Main(int argc, char** argv) {
   AddVmAccessCommands(vm, console, command);
   AddSshConfigCommand(app, console, command);
   AddCompletionCommand(app, console, command);
+  AddDaemonCommand(app, console, command);
+  AddStatusCommands(app, console, command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
