@@ -55,6 +55,13 @@ void Fail(std::string_view what) {
   std::abort();
 }
 
+void ExpectCorruptionNaming(const Error& error, const std::string& path) {
+  if (error.code() != Code::kCorruption)
+    Fail("refused with a code other than corruption: " + error.message());
+  if (error.message().find(path) == std::string::npos)
+    Fail("refusal does not name the file: " + error.message());
+}
+
 std::vector<std::string> Children(const std::string& dir) {
   Result<std::vector<std::string>> names = ListDir(dir);
   if (!names.ok()) Fail("list " + dir + ": " + names.error().message());

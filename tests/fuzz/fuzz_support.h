@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "reconciler/base/error.h"
+
 namespace banger::fuzz {
 
 // A directory under $TMPDIR for this process, created on first use and
@@ -26,6 +28,10 @@ std::string WriteInput(const std::string& name, std::string_view data);
 // Aborts with `what` on stderr: a broken property is a finding like a
 // sanitizer report, and libFuzzer saves the input that caused it.
 [[noreturn]] void Fail(std::string_view what);
+
+// Fails unless a reader's refusal of the file at `path` is kCorruption and
+// names the file (what the user needs to find and fix it).
+void ExpectCorruptionNaming(const Error& error, const std::string& path);
 
 // The names directly inside `dir`, sorted; Fail()s when it cannot be listed.
 std::vector<std::string> Children(const std::string& dir);

@@ -26,10 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string path = fuzz::WriteInput("handles.json", fuzz::AsView(data, size));
   auto handles = store::ReadHandles(path);
   if (!handles.ok()) {
-    if (handles.error().code() != Code::kCorruption)
-      fuzz::Fail("refused with a code other than corruption: " + handles.error().message());
-    if (handles.error().message().find(path) == std::string::npos)
-      fuzz::Fail("refusal does not name the file: " + handles.error().message());
+    fuzz::ExpectCorruptionNaming(handles.error(), path);
     return 0;
   }
   if (!handles->has_value()) fuzz::Fail("an existing file read as absent");
