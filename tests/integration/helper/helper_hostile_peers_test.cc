@@ -9,7 +9,7 @@
 // before.
 //
 // BANGER_HOSTILE_REQUESTS sets the number of requests (default 100000;
-// about 70 s on a loaded 2-core machine) and BANGER_HOSTILE_SEED the seed.
+// 41-51 s on a shared 2-core machine) and BANGER_HOSTILE_SEED the seed.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
