@@ -170,6 +170,8 @@ class DaemonTest(unittest.TestCase):
         text = self.ok("status").stdout
         self.assertIn("daemon: running", text)
         self.assertIn("web: running (wants running, restart always, 1 restarts)", text)
+        version = json.loads(self.ok("version", "--json").stdout)["daemon"]
+        self.assertEqual((version["running"], version["same_build"]), (True, True), version)
 
         # 2. A guest that dies at every boot: kill each new VMM at once and
         # time the daemon's tries. A fresh daemon (stopped with SIGTERM, as
