@@ -8,6 +8,7 @@ applied fleet of one real VM converged with no CLI running.
   is retried 10 s, 20 s, then 40 s after each failed try.
 - The daemon SIGKILLed in the middle of a repair: its successor converges,
   and only one VMM runs.
+- With restart = "on-failure", a guest that powers itself off stays down.
 - A spec edit that removes the VM is reported (held), not executed; the
   VM keeps running until `banger apply` deletes it.
 """
@@ -239,7 +240,22 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(len(harness.vmm_pids_under(self.state)), 1,
                          "exactly one VMM after the interrupted repair")
 
-        # 4. A spec edit that removes the VM is reported, not executed.
+        # 4. restart = "on-failure": a guest that powers itself off stays
+        # down (the policy change is an in-place update).
+        self.spec.write_text(SPEC + 'restart = "on-failure"\n')
+        r = self.ok("apply", "--yes", "-f", str(self.spec), timeout=600)
+        self.assertIn("vm.web: update done", r.stdout)
+        off_ms = int(time.time() * 1000)
+        self.banger("vm", "exec", "web", "--", "systemctl", "poweroff", "--no-block", timeout=60)
+        held = self.wait_event(lambda e: e["kind"] == "held" and e["address"] == "vm.web",
+                               timeout=120, after_ms=off_ms)
+        self.assertIn("powered itself off", held["message"])
+        time.sleep(2 * INTERVAL)
+        self.assertEqual(self.vmm_pid(), 0, "on-failure must leave a powered-off guest down")
+
+        # 5. A spec edit that removes the VM is reported, not executed; the
+        # VM is started again first so there is something to keep running.
+        self.ok("vm", "start", "web", timeout=600)
         edit_ms = int(time.time() * 1000)
         self.spec.write_text(EMPTY_VMS)
         held = self.wait_event(lambda e: e["kind"] == "held" and e["address"] == "vm.web",
