@@ -51,6 +51,7 @@ void AddVmListCommands(CLI::App* vm, Console& console, Command& command);
 void AddVmLogsCommand(CLI::App* vm, Console& console, Command& command);
 void AddVmLifecycleCommands(CLI::App* vm, Console& console, Command& command);
 void AddCompletionCommand(CLI::App& app, Console& console, Command& command);
+void AddSystemCommand(CLI::App& app, Console& console, Command& command);
 
 // Runs the CLI; the process exit code.
 int Main(int argc, char** argv);
