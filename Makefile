@@ -14,7 +14,8 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git \
   qemu-system-x86 qemu-utils busybox-static debootstrap fakeroot fakechroot \
   e2fsprogs xfsprogs cpio zstd iproute2 nftables openssh-client \
   docker-registry skopeo umoci curl ca-certificates util-linux procps \
-  apache2-utils openssh-server python3-cryptography dnsmasq-base zsh fish
+  apache2-utils openssh-server python3-cryptography dnsmasq-base zsh fish \
+  systemd-container
 
 .PHONY: all deps build test test-unit test-integration test-e2e test-asan demo bench clean
 

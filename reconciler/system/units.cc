@@ -66,6 +66,9 @@ std::string RenderHelperUnit(const InstallLayout& layout) {
   unit += "ProtectControlGroups=yes\n";
   unit += "ProtectClock=yes\n";
   unit += "ProtectHostname=yes\n";
+  // The helper sees its own processes only: it watches its dnsmasqs as
+  // their parent (waitpid, kill), never through /proc.
+  unit += "ProtectProc=invisible\n";
   // AF_UNIX: its socket and resolvectl's D-Bus; AF_NETLINK: rtnetlink and
   // nftables; AF_INET/6: dnsmasq.
   unit += "RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6\n";
@@ -76,7 +79,9 @@ std::string RenderHelperUnit(const InstallLayout& layout) {
   unit += "MemoryDenyWriteExecute=yes\n";
   unit += "SystemCallArchitectures=native\n";
   unit += "SystemCallFilter=@system-service\n";
-  unit += "SystemCallFilter=~@resources @privileged\n";
+  // @system-service keeps @privileged's setuid/setgid/capset/chown calls,
+  // which dnsmasq needs to drop to nobody.
+  unit += "SystemCallFilter=~@resources\n";
   unit += "SystemCallErrorNumber=EPERM\n";
   unit += "UMask=0077\n";
   unit += "KeyringMode=private\n";
