@@ -1,5 +1,6 @@
 #include "reconciler/system/installer.h"
 
+#include <net/if.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "helper/state_store.h"
 #include "reconciler/base/version.h"
 #include "reconciler/os/fs.h"
 #include "reconciler/os/process.h"
@@ -40,6 +42,32 @@ Status InstallBinary(const std::string& from, const std::string& to) {
   BANGER_RETURN_IF_ERROR(MakeDirs(Dirname(to), 0755));
   BANGER_RETURN_IF_ERROR(AtomicWriteFile(to, data, 0755));
   if (chmod(to.c_str(), 0755) != 0) return Error::FromErrno("chmod " + Quote(to));
+  return OkStatus();
+}
+
+// What the stopped helper made for the owner and a purge takes away: its
+// taps and bridges (named in its record, so nothing else is touched) and
+// banger's nftables table. Runs after the helper stopped, as root.
+Status ReleaseNetwork(CommandRunner& runner, const std::string& helper_state_dir, uid_t owner,
+                      std::vector<std::string>& removed) {
+  const std::string path = JoinPath(helper_state_dir, std::to_string(owner) + ".json");
+  if (!PathExists(path)) return OkStatus();
+  BANGER_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  auto state = helper::DecodeState(text);
+  if (!state.ok()) return state.error().WithContext(Quote(path));
+  std::vector<std::string> links;
+  for (const helper::TapRecord& tap : state->taps) links.push_back(tap.name);
+  for (const helper::BridgeRecord& bridge : state->bridges) links.push_back(bridge.name);
+  for (const std::string& link : links) {
+    if (if_nametoindex(link.c_str()) == 0) continue;
+    BANGER_RETURN_IF_ERROR(RunChecked(runner, {.argv = {"ip", "link", "delete", link}}));
+    removed.push_back("link " + link);
+  }
+  BANGER_ASSIGN_OR_RETURN(ExecResult tables, RunChecked(runner, {.argv = {"nft", "list", "tables"}}));
+  if (tables.out.find("table ip banger\n") != std::string::npos) {
+    BANGER_RETURN_IF_ERROR(RunChecked(runner, {.argv = {"nft", "delete", "table", "ip", "banger"}}));
+    removed.push_back("nftables table ip banger");
+  }
   return OkStatus();
 }
 
@@ -175,6 +203,8 @@ Result<std::vector<std::string>> Uninstall(CommandRunner& runner, const SystemPa
     else if (errno != ENOENT) return Error::FromErrno("remove " + Quote(path));
   }
   if (options.purge) {
+    BANGER_RETURN_IF_ERROR(
+        ReleaseNetwork(runner, paths.helper_state_dir, record.layout.owner_uid, removed));
     for (const std::string& dir : {record.layout.state_dir, paths.helper_state_dir}) {
       if (!PathExists(dir)) continue;
       BANGER_RETURN_IF_ERROR(RemoveTree(dir));

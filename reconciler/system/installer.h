@@ -52,8 +52,10 @@ struct UninstallOptions {
 };
 
 // Stops and disables the units, removes them, the runtime dir, the binaries
-// install copied and the record. State is kept unless `purge`; a purge is
-// refused (kBusy, naming the VMs) while VMs run, unless `force`. Returns
+// install copied and the record. State is kept unless `purge`, which also
+// deletes the taps and bridges the helper's record names and banger's
+// nftables table; a purge is refused (kBusy, naming the VMs) while VMs
+// run, unless `force`. Returns
 // what it removed, for the report.
 Result<std::vector<std::string>> Uninstall(CommandRunner& runner, const SystemPaths& paths,
                                            const InstallRecord& record,

@@ -244,6 +244,10 @@ class SystemUnitsTest(unittest.TestCase):
         self.assertFalse(pathlib.Path(c.path("/run/banger")).exists(), "/run/banger left behind")
         units = c.run(["systemctl", "list-units", "--all", "--no-legend", "banger*"]).stdout
         self.assertEqual(units.strip(), "", units)
+        links = c.run(["ip", "-br", "link"]).stdout
+        self.assertNotIn("bgsys0", links, "the helper's bridge or tap left behind")
+        self.assertEqual(c.run(["nft", "list", "tables"]).stdout.strip(), "",
+                         "nftables table left behind")
         procs = c.run(["ps", "-eo", "comm="]).stdout.split()
         for name in ("banger-helper", "banger", "dnsmasq", "sleep"):
             self.assertNotIn(name, procs, f"{name} still runs in the container")

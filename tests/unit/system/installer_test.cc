@@ -9,9 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
+#include "helper/state_store.h"
 #include "reconciler/os/fs.h"
 #include "reconciler/system/installer.h"
 
@@ -23,10 +25,12 @@ namespace {
 class RecordingRunner : public CommandRunner {
  public:
   std::vector<std::string> ran;
+  std::map<std::string, std::string> outputs;  // command -> its stdout
   Result<ExecResult> Run(const ExecRequest& request) override {
     ran.push_back(DescribeArgv(request.argv));
     ExecResult r;
     r.exit_code = 0;
+    if (auto it = outputs.find(ran.back()); it != outputs.end()) r.out = it->second;
     return r;
   }
 };
@@ -218,6 +222,33 @@ TEST_CASE("uninstall removes what install made and keeps state unless purged") {
     CHECK_FALSE(PathExists(f.paths.helper_state_dir));
     CHECK_FALSE(PathExists(f.paths.record_path));
   }
+}
+
+TEST_CASE("a purge deletes banger's nftables table and only links that exist") {
+  Fixture f;
+  auto record = Install(f.runner, f.paths, f.layout, f.sources);
+  REQUIRE(record.ok());
+  // Links the host does not have are skipped (the e2e test deletes real
+  // ones); the table is deleted when nft lists it.
+  helper::HelperState state;
+  state.owner_uid = 1500;
+  state.bridges.push_back({"bgnotthere0", "10.1.0.1/24"});
+  state.taps.push_back({"bgnotthere0t0", "bgnotthere0", ""});
+  REQUIRE(MakeDirs(f.paths.helper_state_dir).ok());
+  REQUIRE(AtomicWriteFile(JoinPath(f.paths.helper_state_dir, "1500.json"),
+                          helper::EncodeState(state)).ok());
+  f.runner.outputs["nft list tables"] = "table inet filter\ntable ip banger\n";
+  f.runner.ran.clear();
+  auto removed = Uninstall(f.runner, f.paths, *record, {.purge = true});
+  REQUIRE(removed.ok());
+  CHECK(f.runner.ran == std::vector<std::string>{
+                           "systemctl disable --now banger-daemon.service",
+                           "systemctl disable --now banger-helper.service",
+                           "systemctl daemon-reload",
+                           "systemctl reset-failed banger-helper.service banger-daemon.service",
+                           "nft list tables",
+                           "nft delete table ip banger"});
+  CHECK_FALSE(PathExists(f.paths.helper_state_dir));
 }
 
 TEST_CASE("a malformed install record is refused, naming the file and key") {
