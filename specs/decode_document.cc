@@ -71,14 +71,14 @@ const std::map<std::string, std::vector<std::string>>& KnownKeys() {
       {"", {"settings", "kernel", "image", "file_sync", "vm"}},
       {"settings",
        {"bridge", "subnet", "vmm", "jailer", "state_dir", "kernel_catalog", "image_max_size",
-        "image_max_files"}},
+        "image_max_files", "daemon_interval", "daemon_destructive"}},
       {"kernel", {"name", "deb", "path", "url", "sha256", "catalog"}},
       {"kernel.path", {"kernel", "initrd", "modules"}},
       {"image", {"name", "oci", "platform", "insecure", "dir", "tar", "debootstrap", "size"}},
       {"image.debootstrap", {"suite", "mirror", "include"}},
       {"file_sync", {"name", "host", "guest", "mode"}},
       {"vm",
-       {"name", "image", "kernel", "vcpus", "memory", "disk", "nat", "keep_work_disk", "ports",
+       {"name", "image", "kernel", "vcpus", "memory", "disk", "nat", "keep_work_disk", "ports", "restart",
         "file_sync", "labels"}},
   };
   return *keys;
@@ -155,6 +155,14 @@ Settings DecodeSettings(TableReader& t, const std::string& base_dir) {
       s.kernel_catalog = ResolveHostPath(*catalog, base_dir);
   }
   DecodeImageLimits(t, s);
+  if (auto interval = t.Integer("daemon_interval")) {
+    if (*interval < 1 || *interval > 3600)
+      t.ValueError("daemon_interval",
+                   "must be between 1 and 3600 seconds, got " + std::to_string(*interval));
+    else
+      s.daemon_interval = static_cast<int>(*interval);
+  }
+  if (auto destructive = t.Bool("daemon_destructive")) s.daemon_destructive = *destructive;
   return s;
 }
 

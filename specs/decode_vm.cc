@@ -107,6 +107,13 @@ std::optional<VmSpec> DecodeVm(TableReader& t) {
   DecodeFileSyncRefs(t, &vm);
   DecodeLabels(t, &vm);
   DecodePorts(t, &vm);
+  if (auto restart = t.String("restart")) {
+    if (auto policy = ParseRestartPolicy(*restart))
+      vm.restart = *policy;
+    else
+      t.ValueError("restart", "must be \"always\", \"on-failure\" or \"never\", got " +
+                                  Quote(*restart));
+  }
   if (!name) return std::nullopt;
   vm.name = *name;
   return vm;

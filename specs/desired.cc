@@ -49,4 +49,19 @@ std::string_view ImageSourceName(ImageSource s) {
   return "?";
 }
 
+std::string_view RestartPolicyName(RestartPolicy p) {
+  switch (p) {
+    case RestartPolicy::kAlways: return "always";
+    case RestartPolicy::kOnFailure: return "on-failure";
+    case RestartPolicy::kNever: return "never";
+  }
+  return "?";
+}
+
+std::optional<RestartPolicy> ParseRestartPolicy(std::string_view text) {
+  for (RestartPolicy p : {RestartPolicy::kAlways, RestartPolicy::kOnFailure, RestartPolicy::kNever})
+    if (RestartPolicyName(p) == text) return p;
+  return std::nullopt;
+}
+
 }  // namespace banger::specs

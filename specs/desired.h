@@ -40,12 +40,17 @@ struct Settings {
   // hostile or broken image fails the build instead of filling the disk.
   uint64_t image_max_size = 64 * kGiB;    // uncompressed bytes, all layers
   uint64_t image_max_files = 2'000'000;   // archive entries, all layers
+  // The daemon: how often it observes the host, and whether it may delete
+  // and replace on its own (otherwise it reports such steps and waits).
+  int daemon_interval = 10;               // seconds
+  bool daemon_destructive = false;
   SourceLocation where;
 
   bool operator==(const Settings& o) const {
     return bridge == o.bridge && subnet == o.subnet && vmm == o.vmm && jailer == o.jailer &&
            state_dir == o.state_dir && kernel_catalog == o.kernel_catalog &&
-           image_max_size == o.image_max_size && image_max_files == o.image_max_files;
+           image_max_size == o.image_max_size && image_max_files == o.image_max_files &&
+           daemon_interval == o.daemon_interval && daemon_destructive == o.daemon_destructive;
   }
 };
 
@@ -107,6 +112,13 @@ struct FileSyncSpec {
   }
 };
 
+// What the daemon does when a VM's VMM is gone while it should run:
+// always repair, repair unless the guest powered itself off, or leave it.
+enum class RestartPolicy { kAlways, kOnFailure, kNever };
+
+std::string_view RestartPolicyName(RestartPolicy p);  // "always", "on-failure", "never"
+std::optional<RestartPolicy> ParseRestartPolicy(std::string_view text);
+
 struct VmSpec {
   std::string name;
   std::string image;
@@ -119,13 +131,15 @@ struct VmSpec {
   std::vector<std::string> file_sync;
   std::map<std::string, std::string> labels;
   std::vector<PortSpec> ports;    // published host ports, in spec order
+  RestartPolicy restart = RestartPolicy::kAlways;
   SourceLocation where;
 
   bool operator==(const VmSpec& o) const {
     return name == o.name && image == o.image && kernel == o.kernel &&
            vcpus == o.vcpus && memory == o.memory && disk == o.disk &&
            nat == o.nat && keep_work_disk == o.keep_work_disk &&
-           file_sync == o.file_sync && labels == o.labels && ports == o.ports;
+           file_sync == o.file_sync && labels == o.labels && ports == o.ports &&
+           restart == o.restart;
   }
 };
 

@@ -218,6 +218,8 @@ json ToJson(const Settings& s) {
   PutIfSet(j, "kernel_catalog", s.kernel_catalog);
   j["image_max_size"] = s.image_max_size;
   j["image_max_files"] = s.image_max_files;
+  j["daemon_interval"] = s.daemon_interval;
+  j["daemon_destructive"] = s.daemon_destructive;
   return j;
 }
 
@@ -274,6 +276,7 @@ json ToJson(const VmSpec& v) {
   j["labels"] = v.labels;
   j["ports"] = json::array();
   for (const PortSpec& p : v.ports) j["ports"].push_back(FormatPortSpec(p));
+  j["restart"] = std::string(RestartPolicyName(v.restart));
   return j;
 }
 
@@ -307,6 +310,8 @@ Result<Settings> SettingsFromJson(const json& j) {
   BANGER_RETURN_IF_ERROR(r.Optional("image_max_size", s.image_max_size));
   BANGER_RETURN_IF_ERROR(r.Optional("image_max_files", s.image_max_files));
   BANGER_RETURN_IF_ERROR(r.Optional("jailer", s.jailer));
+  BANGER_RETURN_IF_ERROR(r.Optional("daemon_interval", s.daemon_interval));
+  BANGER_RETURN_IF_ERROR(r.Optional("daemon_destructive", s.daemon_destructive));
   BANGER_RETURN_IF_ERROR(r.Finish());
   return s;
 }
@@ -372,7 +377,14 @@ Result<VmSpec> VmFromJson(const json& j) {
   // Optional: records written before published ports existed lack it.
   std::vector<std::string> ports;
   BANGER_RETURN_IF_ERROR(r.Optional("ports", ports));
+  // Optional: records written before restart policies existed lack it.
+  std::string restart(RestartPolicyName(RestartPolicy::kAlways));
+  BANGER_RETURN_IF_ERROR(r.Optional("restart", restart));
   BANGER_RETURN_IF_ERROR(r.Finish());
+  if (auto policy = ParseRestartPolicy(restart))
+    v.restart = *policy;
+  else
+    return Error(Code::kCorruption, "vm " + Quote(v.name) + ": restart: unknown policy " + Quote(restart));
   for (const std::string& text : ports) {
     auto port = ParsePortSpec(text);
     if (!port.ok()) {

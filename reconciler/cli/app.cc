@@ -45,6 +45,8 @@ int Main(int argc, char** argv) {
   AddSshConfigCommand(app, console, command);
   AddSystemCommand(app, console, command);
   AddCompletionCommand(app, console, command);
+  AddDaemonCommand(app, console, command);
+  AddStatusCommands(app, console, command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -52,6 +52,8 @@ void AddVmLogsCommand(CLI::App* vm, Console& console, Command& command);
 void AddVmLifecycleCommands(CLI::App* vm, Console& console, Command& command);
 void AddCompletionCommand(CLI::App& app, Console& console, Command& command);
 void AddSystemCommand(CLI::App& app, Console& console, Command& command);
+void AddDaemonCommand(CLI::App& app, Console& console, Command& command);
+void AddStatusCommands(CLI::App& app, Console& console, Command& command);
 
 // Runs the CLI; the process exit code.
 int Main(int argc, char** argv);

@@ -5,6 +5,7 @@
 #include "reconciler/cli/spec_report.h"
 #include "reconciler/os/cancel.h"
 #include "reconciler/os/file_watcher.h"
+#include "reconciler/os/fs.h"
 
 namespace banger::cli {
 namespace {
@@ -21,7 +22,13 @@ int ApplyFiles(Console& console, const ApplyArgs& args) {
   auto session = OpenSession(args.files, args.state_dir);
   if (!session.ok()) return Fail(console, session.error());
   if (!ReportDiagnostics(console, session->specs)) return kExitError;
-  return ApplySpecs(console, *session, args.options);
+  ApplyOptions options = args.options;
+  for (const std::string& f : args.files) {
+    auto abs = AbsolutePath(f);
+    if (!abs.ok()) return Fail(console, abs.error());
+    options.record_files.push_back(*abs);
+  }
+  return ApplySpecs(console, *session, options);
 }
 
 // SIGINT/SIGTERM cancel the cycle in progress (its builds clean up, see
@@ -38,7 +45,7 @@ int Watch(Console& console, const ApplyArgs& args) {
     if (CancelRequested()) break;
     auto changed = watcher->WaitForChange(std::chrono::milliseconds(300), CancelWakeFd());
     if (!changed.ok()) return Fail(console, changed.error());
-    if (!*changed) {
+    if (*changed == WatchWake::kStopped) {
       ConsumeCancel();  // stopped while waiting: the normal end of a watch
       break;
     }

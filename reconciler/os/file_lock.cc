@@ -39,6 +39,15 @@ Result<FileLock> FileLock::TryAcquire(const std::string& path, const std::string
   return FileLock(std::move(fd));
 }
 
+pid_t FileLock::HolderPid(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return 0;
+  char buf[32] = {};
+  ssize_t n = pread(fd.get(), buf, sizeof buf - 1, 0);
+  long pid = n > 0 ? strtol(buf, nullptr, 10) : 0;
+  return pid > 0 ? static_cast<pid_t>(pid) : 0;
+}
+
 Result<FileLock> FileLock::Acquire(const std::string& path) {
   BANGER_ASSIGN_OR_RETURN(UniqueFd fd, OpenLockFile(path));
   while (flock(fd.get(), LOCK_EX) != 0) {

@@ -5,6 +5,8 @@
 // holder dies, so a crashed apply never leaves the state dir locked.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "reconciler/base/error.h"
@@ -17,6 +19,9 @@ class FileLock {
   // Takes the lock at once or fails with Code::kBusy naming the holder's PID.
   // `what` names the protected object in messages ("state dir '/x'").
   static Result<FileLock> TryAcquire(const std::string& path, const std::string& what);
+
+  // The PID the current (or last) holder wrote into the file; 0 if none.
+  static pid_t HolderPid(const std::string& path);
 
   // Waits until the lock is free (for short, per-object critical sections).
   static Result<FileLock> Acquire(const std::string& path);

@@ -60,18 +60,29 @@ Result<bool> FileWatcher::ReadEvents() {
   }
 }
 
-Result<bool> FileWatcher::WaitForChange(std::chrono::milliseconds debounce, int stop_fd) {
+Result<WatchWake> FileWatcher::WaitForChange(std::chrono::milliseconds debounce, int stop_fd,
+                                             std::chrono::milliseconds timeout) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + timeout;
   bool pending = false;
   for (;;) {
     pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {stop_fd, POLLIN, 0}};
-    int timeout = pending ? static_cast<int>(debounce.count()) : -1;
-    int r = poll(fds, stop_fd >= 0 ? 2 : 1, timeout);
+    int wait_ms = pending ? static_cast<int>(debounce.count()) : -1;
+    if (!pending && timeout.count() >= 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return WatchWake::kTimedOut;
+      wait_ms = static_cast<int>(left.count());
+    }
+    int r = poll(fds, stop_fd >= 0 ? 2 : 1, wait_ms);
     if (r < 0) {
       if (errno == EINTR) continue;
       return Error::FromErrno("poll inotify");
     }
-    if (r == 0) return true;  // quiet for `debounce` after a change
-    if (stop_fd >= 0 && (fds[1].revents & POLLIN)) return false;
+    if (r == 0) {
+      if (pending) return WatchWake::kChanged;  // quiet for `debounce` after a change
+      continue;                                 // the deadline check above ends the wait
+    }
+    if (stop_fd >= 0 && (fds[1].revents & POLLIN)) return WatchWake::kStopped;
     if (fds[0].revents & POLLIN) {
       BANGER_ASSIGN_OR_RETURN(bool matched, ReadEvents());
       pending = pending || matched;

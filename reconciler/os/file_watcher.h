@@ -16,13 +16,18 @@
 
 namespace banger {
 
+// Why WaitForChange returned.
+enum class WatchWake { kChanged, kStopped, kTimedOut };
+
 class FileWatcher {
  public:
   static Result<FileWatcher> Create(const std::vector<std::string>& paths);
 
   // Blocks until a relevant change happened and no further change arrived for
-  // `debounce`; returns true. Returns false when `stop_fd` became readable.
-  Result<bool> WaitForChange(std::chrono::milliseconds debounce, int stop_fd);
+  // `debounce` (kChanged), `stop_fd` became readable (kStopped), or, with a
+  // non-negative `timeout`, that long passed without a change (kTimedOut).
+  Result<WatchWake> WaitForChange(std::chrono::milliseconds debounce, int stop_fd,
+                                  std::chrono::milliseconds timeout = std::chrono::milliseconds(-1));
 
  private:
   struct Watch {

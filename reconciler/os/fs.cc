@@ -221,4 +221,29 @@ TempDir& TempDir::operator=(TempDir&& other) noexcept {
   return *this;
 }
 
+Result<std::string> AbsolutePath(const std::string& path) {
+  std::string joined = path;
+  if (path.empty() || path[0] != '/') {
+    char buf[4096];
+    if (!getcwd(buf, sizeof buf)) return Error::FromErrno("getcwd");
+    joined = JoinPath(buf, path);
+  }
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= joined.size()) {
+    size_t slash = joined.find('/', start);
+    if (slash == std::string::npos) slash = joined.size();
+    std::string part = joined.substr(start, slash - start);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    start = slash + 1;
+  }
+  std::string out;
+  for (const auto& p : parts) out += "/" + p;
+  return out.empty() ? std::string("/") : out;
+}
+
 }  // namespace banger

@@ -34,6 +34,10 @@ std::string JoinPath(std::string_view a, std::string_view b);
 std::string Dirname(const std::string& path);
 std::string Basename(const std::string& path);
 
+// `path` made absolute against the working directory (lexically: no
+// symlinks resolved, "." and ".." parts removed).
+Result<std::string> AbsolutePath(const std::string& path);
+
 // "~" and "~/x" expanded against home.
 std::string ExpandTilde(const std::string& path, const std::string& home);
 

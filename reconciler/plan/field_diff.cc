@@ -92,6 +92,11 @@ std::vector<Change> DiffSettings(const specs::Settings& applied,
           RenderSize(desired.image_max_size), Action::kUpdate);
   d.Field("image_max_files", std::to_string(applied.image_max_files),
           std::to_string(desired.image_max_files), Action::kUpdate);
+  // The daemon's settings change only what the daemon does next.
+  d.Field("daemon_interval", std::to_string(applied.daemon_interval) + "s",
+          std::to_string(desired.daemon_interval) + "s", Action::kUpdate);
+  d.Field("daemon_destructive", RenderBool(applied.daemon_destructive),
+          RenderBool(desired.daemon_destructive), Action::kUpdate);
   return d.changes;
 }
 
@@ -180,6 +185,9 @@ std::vector<Change> DiffVm(const specs::VmSpec& applied, const specs::VmSpec& de
   d.Field("keep_work_disk", RenderBool(applied.keep_work_disk),
           RenderBool(desired.keep_work_disk), Action::kUpdate);
   d.Field("ports", RenderPorts(applied.ports), RenderPorts(desired.ports), Action::kUpdate);
+  // Read by the daemon only: recorded, nothing on the VM changes.
+  d.Field("restart", std::string(specs::RestartPolicyName(applied.restart)),
+          std::string(specs::RestartPolicyName(desired.restart)), Action::kUpdate);
   return d.changes;
 }
 
