@@ -191,6 +191,10 @@ class SystemUnitsTest(unittest.TestCase):
         self.assertTrue(status["daemon"]["alive"], status["daemon"])  # needs banger daemon
         self.assertEqual(status["daemon"]["build"], build)  # needs banger daemon
         self.assertEqual(status["warnings"], [])
+        # The owner reads the same status without root.
+        as_owner = c.run(["banger", "system", "status"], user=OWNER, check=False)
+        self.assertEqual(as_owner.returncode, 0, as_owner.stdout + as_owner.stderr)  # needs banger daemon
+        self.assertIn("dns:        bgsys0 10.77.0.1: answering", as_owner.stdout)
 
         # systemctl restart and SIGKILL: both units come back with new PIDs.
         c.run(["systemctl", "restart", "banger-helper.service"])
