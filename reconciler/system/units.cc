@@ -116,6 +116,12 @@ std::string RenderDaemonUnit(const InstallLayout& layout) {
   // Hardening that leaves the VMMs what they need: /dev/kvm, the owner's
   // home and a shared /tmp (a private one would vanish under running VMs).
   unit += "NoNewPrivileges=yes\n";
+  // The owner's processes need no capability; an empty bounding set keeps
+  // any set-uid program they run from gaining one.
+  unit += "CapabilityBoundingSet=\n";
+  // Unix sockets (QMP, Firecracker, the helper), IP (SSH to guests,
+  // downloads, registries) and netlink (interface queries) only.
+  unit += "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK\n";
   unit += "ProtectSystem=full\n";
   unit += "ProtectKernelTunables=yes\n";
   unit += "ProtectKernelModules=yes\n";

@@ -97,6 +97,8 @@ TEST_CASE("the daemon unit is a system service running as the owner") {
   CHECK(Has(unit, "Group=1501"));
   CHECK(Has(unit, "ExecStart=/opt/b/bin/banger daemon --state-dir /srv/fleet"));
   CHECK(Has(unit, "KillMode=process"));  // the fleet outlives a daemon restart
+  CHECK(Has(unit, "CapabilityBoundingSet="));
+  CHECK(Has(unit, "NoNewPrivileges=yes"));
   CHECK(Has(unit, "Wants=banger-helper.service"));
   CHECK(unit.find("Requires=") == std::string::npos);
   CHECK(Has(unit, "WantedBy=multi-user.target"));
