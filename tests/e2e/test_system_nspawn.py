@@ -248,6 +248,9 @@ class SystemUnitsTest(unittest.TestCase):
         self.assertFalse(pathlib.Path(c.path("/run/banger")).exists(), "/run/banger left behind")
         units = c.run(["systemctl", "list-units", "--all", "--no-legend", "banger*"]).stdout
         self.assertEqual(units.strip(), "", units)
+        unit_files = c.run(["systemctl", "list-unit-files", "--no-legend", "banger*"],
+                           check=False).stdout
+        self.assertEqual(unit_files.strip(), "", unit_files)
         links = c.run(["ip", "-br", "link"]).stdout
         self.assertNotIn("bgsys0", links, "the helper's bridge or tap left behind")
         self.assertEqual(c.run(["nft", "list", "tables"]).stdout.strip(), "",
