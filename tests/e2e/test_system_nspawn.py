@@ -217,6 +217,21 @@ class SystemUnitsTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)  # needs banger daemon
         self.assertTrue(status["dns"][0]["answering"], status["dns"])
 
+        # Installing again from the installed binaries (an upgrade in
+        # place) restarts both units and keeps what uninstall removes; only
+        # root may install.
+        refused = c.run(["banger", "system", "install", "--owner", OWNER], user=OWNER, check=False)
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("run it as root", refused.stderr)
+        helper = self.unit_show("banger-helper.service")
+        again = c.run(["/usr/local/bin/banger", "system", "install", "--owner", OWNER],
+                      check=False)
+        self.assertEqual(again.returncode, 0, again.stdout + again.stderr)  # needs banger daemon
+        self.wait_active("banger-helper.service", other_than_pid=helper["MainPID"])
+        record = json.loads((c.root / "etc/banger/system.json").read_text())
+        self.assertEqual(record["binaries"], ["/usr/local/bin/banger",
+                                              "/usr/local/bin/banger-helper"])
+
         # A purge refuses while a VM runs (a VMM stand-in the owner runs,
         # named by a handles file), and goes ahead with --force.
         vm_dir = f"{STATE}/vms/web"
