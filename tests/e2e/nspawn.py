@@ -100,7 +100,7 @@ class Container:
         self.proc = subprocess.Popen(
             ["systemd-nspawn", "-D", str(self.root), "--register=no", "--keep-unit", "-b",
              "--network-namespace-path=/run/netns/" + self.netns, "--private-network",
-             "--console=passive", "--machine=banger-nspawn"],
+             "--console=passive", f"--machine=banger-nspawn-{os.getpid()}"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         deadline = start + timeout
