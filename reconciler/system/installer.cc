@@ -176,12 +176,22 @@ Result<std::vector<std::string>> Uninstall(CommandRunner& runner, const SystemPa
                                     "): stop them first, or add --force");
     }
   }
+  const std::string& state_dir = record.layout.state_dir;
+  // --state-dir may have named any directory: delete only one that banger
+  // made (its store, or the daemon's files), never, say, a home directory.
+  if (options.purge && PathExists(state_dir) && !PathExists(JoinPath(state_dir, "state.db")) &&
+      !PathExists(JoinPath(state_dir, "daemon"))) {
+    return FailedPrecondition("--purge: " + Quote(state_dir) +
+                              " holds no banger state (no state.db or daemon/); remove it "
+                              "yourself if it is meant to go");
+  }
   std::vector<std::string> removed;
-  // Stopped before anything is removed; a unit already gone is fine.
+  // Stopped before anything is removed; a unit whose file is already gone
+  // is fine, any other failure stops the uninstall.
   for (const char* unit : {kDaemonUnit, kHelperUnit}) {
-    BANGER_ASSIGN_OR_RETURN(ExecResult r, runner.Run({.argv = {"systemctl", "disable", "--now", unit},
-                                                     .timeout = kSystemctlTimeout}));
-    (void)r;
+    if (PathExists(JoinPath(paths.unit_dir, unit))) {
+      BANGER_RETURN_IF_ERROR(Systemctl(runner, {"disable", "--now", unit}));
+    }
   }
   for (const RunningVm& vm : running) {
     BANGER_RETURN_IF_ERROR(KillProcess(vm.pid, vm.pid_start_ticks));
@@ -205,7 +215,7 @@ Result<std::vector<std::string>> Uninstall(CommandRunner& runner, const SystemPa
   if (options.purge) {
     BANGER_RETURN_IF_ERROR(
         ReleaseNetwork(runner, paths.helper_state_dir, record.layout.owner_uid, removed));
-    for (const std::string& dir : {record.layout.state_dir, paths.helper_state_dir}) {
+    for (const std::string& dir : {state_dir, paths.helper_state_dir}) {
       if (!PathExists(dir)) continue;
       BANGER_RETURN_IF_ERROR(RemoveTree(dir));
       removed.push_back(dir);

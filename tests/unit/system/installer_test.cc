@@ -173,6 +173,7 @@ TEST_CASE("uninstall removes what install made and keeps state unless purged") {
   auto record = Install(f.runner, f.paths, f.layout, f.sources);
   REQUIRE(record.ok());
   REQUIRE(MakeDirs(JoinPath(f.layout.state_dir, "vms/web")).ok());
+  REQUIRE(MakeDirs(JoinPath(f.layout.state_dir, "daemon")).ok());
   REQUIRE(MakeDirs(f.paths.runtime_dir).ok());
   REQUIRE(MakeDirs(f.paths.helper_state_dir).ok());
   f.runner.ran.clear();
@@ -224,6 +225,21 @@ TEST_CASE("uninstall removes what install made and keeps state unless purged") {
     CHECK_FALSE(PathExists(f.paths.helper_state_dir));
     CHECK_FALSE(PathExists(f.paths.record_path));
   }
+}
+
+TEST_CASE("a purge refuses to delete a state dir banger did not make") {
+  Fixture f;
+  auto record = Install(f.runner, f.paths, f.layout, f.sources);
+  REQUIRE(record.ok());
+  REQUIRE(MakeDirs(f.layout.state_dir).ok());
+  REQUIRE(AtomicWriteFile(JoinPath(f.layout.state_dir, "thesis.tex"), "mine").ok());
+  f.runner.ran.clear();
+  auto refused = Uninstall(f.runner, f.paths, *record, {.purge = true});
+  CHECK(refused.error().code() == Code::kFailedPrecondition);
+  CHECK(refused.error().message().find("holds no banger state") != std::string::npos);
+  CHECK(f.runner.ran.empty());
+  CHECK(PathExists(JoinPath(f.layout.state_dir, "thesis.tex")));
+  CHECK(PathExists(f.Unit(kHelperUnit)));
 }
 
 TEST_CASE("a purge deletes banger's nftables table and only links that exist") {
