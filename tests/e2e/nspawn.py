@@ -2,7 +2,7 @@
 of what banger does under systemd on a host whose own PID 1 is not systemd.
 
 The tree (debootstrap: systemd, dbus, the shared libraries banger links,
-iproute2, nftables, dnsmasq) is built once and cached under
+iproute2, nftables, dnsmasq, QEMU) is built once and cached under
 $BANGER_CACHE_DIR/nspawn/<recipe hash>/; each container boots a copy. The
 container joins a network namespace the caller created
 (--network-namespace-path) and is stopped by the PID of the systemd-nspawn
@@ -28,6 +28,8 @@ PACKAGES = [
     "libtomlplusplus3",
     # What the helper runs.
     "iproute2", "nftables", "dnsmasq-base", "procps",
+    # What the daemon runs: the VMM, checked under the daemon unit's sandbox.
+    "qemu-system-x86",
 ]
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
        "LANG": "C.UTF-8", "HOME": "/root", "NO_COLOR": "1"}

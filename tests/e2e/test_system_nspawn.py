@@ -9,8 +9,9 @@ security`, both printed) and banger-daemon.service. The helper must serve
 its operations under that hardening (bridge with its dnsmasq, tap, NAT,
 names, published ports, in the container's own namespace), both units must
 come back after `systemctl restart` and after SIGKILL, `--purge` must refuse
-while a VM runs, and `system uninstall` must leave nothing behind. Boot,
-install and poweroff times are printed."""
+while a VM runs, and `system uninstall` must leave nothing behind. QEMU
+must run a guest inside the daemon unit's sandbox. Boot, install and
+poweroff times are printed."""
 
 import json
 import os
@@ -57,6 +58,36 @@ def helper_call(container, requests):
                     os.close(int.from_bytes(data[:4], sys.byteorder))
             answers.append(json.loads(msg))
     return answers
+
+
+def qmp(path, command):
+    """One QMP command on a fresh connection; returns its answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(30)
+        s.connect(path)
+        stream = s.makefile("rw")
+        json.loads(stream.readline())  # the greeting
+        for request in ({"execute": "qmp_capabilities"}, {"execute": command}):
+            stream.write(json.dumps(request) + "\n")
+            stream.flush()
+            while True:
+                answer = json.loads(stream.readline())
+                if "event" not in answer:
+                    break
+        return answer
+
+
+def sandbox_properties(unit_text):
+    """The installed unit's [Service] settings that confine it (not the
+    ones saying what it runs), as systemd-run -p arguments."""
+    props, in_service = [], False
+    for line in unit_text.splitlines():
+        if line.startswith("["):
+            in_service = line == "[Service]"
+        elif in_service and "=" in line and not line.startswith("#"):
+            if line.split("=", 1)[0] not in ("Type", "ExecStart", "Restart", "RestartSec"):
+                props += ["-p", line]
+    return props
 
 
 class SystemUnitsTest(unittest.TestCase):
@@ -216,6 +247,35 @@ class SystemUnitsTest(unittest.TestCase):
             time.sleep(0.5)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)  # needs banger daemon
         self.assertTrue(status["dns"][0]["answering"], status["dns"])
+
+        # The daemon's VMMs run inside its sandbox: QEMU (TCG) executes the
+        # guest's firmware there, as the owner, and answers on a unix socket.
+        unit_text = (c.root / "etc/systemd/system/banger-daemon.service").read_text()
+        home = f"/home/{OWNER}"
+        c.run(["systemd-run", "--unit=banger-vmm-check", "--collect"] + sandbox_properties(unit_text)
+              + ["--", "qemu-system-x86_64", "-machine", "q35,accel=tcg", "-m", "64",
+                 "-display", "none", "-nodefaults", "-no-reboot",
+                 "-chardev", f"file,id=bios,path={home}/bios.log",
+                 "-device", "isa-debugcon,iobase=0x402,chardev=bios",
+                 "-qmp", f"unix:{home}/qmp.sock,server=on,wait=off"])
+        bios_log = c.root / home.lstrip("/") / "bios.log"
+        deadline = time.monotonic() + 60
+        while "SeaBIOS" not in (bios_log.read_text() if bios_log.exists() else ""):
+            state = c.run(["systemctl", "is-active", "banger-vmm-check"], check=False).stdout
+            self.assertTrue(state.strip() == "active" and time.monotonic() < deadline,
+                            "QEMU did not run the firmware under the daemon's sandbox:\n" + c.run(
+                                ["journalctl", "-u", "banger-vmm-check", "--no-pager"],
+                                check=False).stdout)
+            time.sleep(0.2)
+        self.assertEqual(bios_log.stat().st_uid, OWNER_UID)
+        self.assertEqual(qmp(c.path(f"{home}/qmp.sock"), "query-status")["return"]["status"],
+                         "running")
+        qmp(c.path(f"{home}/qmp.sock"), "quit")
+        deadline = time.monotonic() + 30
+        while c.run(["systemctl", "is-active", "banger-vmm-check"], check=False).stdout.strip() \
+                in ("active", "deactivating"):
+            self.assertLess(time.monotonic(), deadline, "QEMU did not quit")
+            time.sleep(0.2)
 
         # Installing again from the installed binaries (an upgrade in
         # place) restarts both units and keeps what uninstall removes; only
