@@ -46,6 +46,16 @@ struct Connection {
   std::atomic<bool> done{false};
 };
 
+// Reads and drops what a refused peer already sent (descriptors included:
+// without room for them the kernel closes them). Closing a unix socket with
+// unread data resets the peer, which would then see "connection reset"
+// instead of the refusal waiting in its queue.
+void DiscardPending(int fd) {
+  char buf[4096];
+  while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+  }
+}
+
 }  // namespace
 
 bool PeerAllowed(uid_t peer, uid_t owner) { return peer == owner || peer == 0; }
@@ -123,6 +133,9 @@ Status Server::Run(int stop_fd) {
       Reply reply = service_->HandleFrame(frame->data, std::move(frame->fd));
       if (!SendFrame(conn->fd.get(), reply.frame, reply.fd.get()).ok()) break;
     }
+    // The peer sees the end now; the descriptor itself is closed when the
+    // accept loop reaps this connection.
+    ::shutdown(conn->fd.get(), SHUT_RDWR);
     conn->done = true;
   };
 
@@ -153,6 +166,7 @@ Status Server::Run(int stop_fd) {
                                "root helper: uid " + std::to_string(cred.uid) +
                                    " is not allowed; this helper serves uid " +
                                    std::to_string(owner) + " and root")));
+      DiscardPending(cfd);
       continue;
     }
     if (connections.size() >= kMaxConnections) {

@@ -77,7 +77,7 @@ Result<int> SshGuestAccess::Exec(const std::string& vm, const std::string& ip,
                                  const std::vector<std::string>& argv, std::string_view stdin_data,
                                  const OutputSink& out, const OutputSink& err) {
   if (argv.empty()) return InvalidArgument("exec in vm " + Quote(vm) + ": no command given");
-  BANGER_ASSIGN_OR_RETURN(SshSession session, Connect(vm, ip, options_.connect_timeout));
+  BANGER_ASSIGN_OR_RETURN(SshSession session, Connect(vm, ip, options_.exec_connect_timeout));
   return RunRemote(session, {.command_line = RemoteCommandLine(argv),
                              .stdin_data = stdin_data,
                              .out = out,

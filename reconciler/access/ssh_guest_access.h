@@ -28,6 +28,9 @@ struct SshAccessOptions {
   // Bound on one connection attempt (TCP connect, handshake, each libssh2
   // call) and on the internal commands of a file sync.
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(5)};
+  // One connection for a command: no retry loop behind it, so it allows for
+  // a guest slowed by a loaded host (software emulation, several VMs).
+  std::chrono::milliseconds exec_connect_timeout{std::chrono::seconds(20)};
   // Pause between WaitForLogin attempts.
   std::chrono::milliseconds retry_interval{200};
 };

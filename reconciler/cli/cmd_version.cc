@@ -1,12 +1,16 @@
-// banger version [--json]: this build, and the build of the root helper it
-// would talk to (a helper left running from another install is the usual
+// banger version [--json]: this build, and the builds of the root helper and
+// the daemon it would talk to (a helper left running from another install is the usual
 // cause of surprises).
 #include <ostream>
 
 #include <nlohmann/json.hpp>
 
 #include "reconciler/base/version.h"
+#include <ctime>
+
 #include "reconciler/cli/cli.h"
+#include "reconciler/cli/session.h"
+#include "reconciler/daemon/daemon_files.h"
 #include "reconciler/net/helper_client.h"
 
 namespace banger::cli {
@@ -31,6 +35,17 @@ int RunVersion(Console& console, bool json) {
     helper["error"] = client.error().message();
   }
   out["helper"] = helper;
+  // The daemon of the default state dir (where `banger status` looks).
+  nlohmann::json daemon_j = {{"running", false}};
+  if (auto where = ResolveStateArgs({}); where.ok()) {
+    daemon_j["state_dir"] = where->dir;
+    auto d = daemon::ReadDaemonStatus(where->dir);
+    if (d.ok() && *d && daemon::DaemonAlive(**d, time(nullptr))) {
+      daemon_j = {{"running", true}, {"state_dir", where->dir}, {"pid", (*d)->pid},
+                  {"build", (*d)->build}, {"same_build", (*d)->build == BuildString()}};
+    }
+  }
+  out["daemon"] = daemon_j;
   if (json) {
     console.out << out.dump(2) << "\n";
     return kExitOk;
@@ -43,6 +58,14 @@ int RunVersion(Console& console, bool json) {
       console.err << "warning: the helper is another build; restart it to run this one\n";
   } else {
     console.out << "helper not reachable (" << helper["error"].get<std::string>() << ")\n";
+  }
+  if (daemon_j["running"].get<bool>()) {
+    console.out << "daemon " << daemon_j["build"].get<std::string>() << " (pid "
+                << daemon_j["pid"] << ")\n";
+    if (!daemon_j["same_build"].get<bool>())
+      console.err << "warning: the daemon is another build; restart it to run this one\n";
+  } else {
+    console.out << "daemon not running\n";
   }
   return kExitOk;
 }

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <memory>
@@ -56,6 +57,23 @@ Result<std::vector<std::string>> ListChildren(int dirfd, const std::string& rel)
     if (n != "." && n != "..") children.emplace_back(n);
   }
   return children;
+}
+
+// Linux device numbers have a 12-bit major and a 20-bit minor (what the
+// kernel and ext4 store). Larger ones are refused rather than packed:
+// archive_entry_rdev() would wrap them, and 4294967297:1 would become
+// 1:1, /dev/mem.
+constexpr uint64_t kMaxDevMajor = (1u << 12) - 1;
+constexpr uint64_t kMaxDevMinor = (1u << 20) - 1;
+
+Result<uint64_t> DeviceNumber(archive_entry* entry) {
+  const uint64_t maj = archive_entry_rdevmajor(entry);
+  const uint64_t min = archive_entry_rdevminor(entry);
+  if (maj > kMaxDevMajor || min > kMaxDevMinor)
+    return InvalidArgument("device number " + std::to_string(maj) + ":" + std::to_string(min) +
+                           " out of range (major at most " + std::to_string(kMaxDevMajor) +
+                           ", minor at most " + std::to_string(kMaxDevMinor) + ")");
+  return static_cast<uint64_t>(makedev(maj, min));
 }
 
 std::string JoinRel(const std::string& dir, const std::string& name) {
@@ -139,7 +157,9 @@ class Extractor {
       archive_entry* entry = nullptr;
       int r = archive_read_next_header(a.get(), &entry);
       if (r == ARCHIVE_EOF) break;
-      if (r < ARCHIVE_WARN) return ArchiveError(a.get(), "read header");
+      // ARCHIVE_RETRY (a damaged header libarchive could skip) is an error
+      // too: the entry it hands back is not one the archive holds.
+      if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return ArchiveError(a.get(), "read header");
       BANGER_RETURN_IF_ERROR(CheckCancelled("unpack archive"));
       const char* raw = archive_entry_pathname(entry);
       std::string name = raw ? raw : "";
@@ -304,7 +324,7 @@ class Extractor {
       la_int64_t offset;
       int r = archive_read_data_block(a, &buf, &len, &offset);
       if (r == ARCHIVE_EOF) break;
-      if (r < ARCHIVE_WARN) return ArchiveError(a, "read data");
+      if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return ArchiveError(a, "read data");
       if (offset < 0 || static_cast<uint64_t>(offset) + len > static_cast<uint64_t>(size))
         return Error(Code::kCorruption, "data beyond the declared size");
       const char* p = static_cast<const char*>(buf);
@@ -368,7 +388,7 @@ class Extractor {
         ++stats_.skipped_devices;
         return OkStatus();
       }
-      meta.rdev = archive_entry_rdev(entry);
+      BANGER_ASSIGN_OR_RETURN(meta.rdev, DeviceNumber(entry));
     }
     if (type == AE_IFSOCK && !hardlink) return OkStatus();  // sockets are runtime objects
 

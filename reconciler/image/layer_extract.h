@@ -5,7 +5,9 @@
 // layer, whiteouts that escape or pass through symlinks, device nodes and
 // absurd sizes are rejected or contained. Nothing is ever written outside
 // tree.root(). Files are created owner-accessible on disk; the archive's
-// owners, modes, xattrs and device numbers go to tree entries.
+// owners, modes, xattrs and device numbers go to tree entries (a device
+// number that does not fit Linux's 12-bit major and 20-bit minor is
+// refused, not wrapped). A damaged header is an error, never skipped.
 #pragma once
 
 #include <cstdint>
