@@ -138,7 +138,7 @@ class StateDirTest(unittest.TestCase):
 
     def test_version_names_this_build_and_the_helpers(self):
         own = json.loads(self.banger("version", "--json").stdout)
-        self.assertEqual(set(own), {"version", "commit", "build_date", "helper"})
+        self.assertEqual(set(own), {"version", "commit", "build_date", "helper", "daemon"})
         self.assertRegex(own["build_date"], r"^\d{4}-\d{2}-\d{2}$")
         build = f'{own["version"]} (commit {own["commit"]}, built {own["build_date"]})'
         self.assertEqual(self.banger("--version").stdout.strip(), f"banger {build}")
