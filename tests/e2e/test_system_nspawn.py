@@ -192,6 +192,8 @@ class SystemUnitsTest(unittest.TestCase):
         # The CLI (as the owner) reaches the installed helper, same build.
         version = c.run(["banger", "version"], user=OWNER).stdout
         self.assertIn(f"helper {build} at /run/banger/helper-{OWNER_UID}.sock", version)
+        # ... and finds the unit's daemon in its own default state dir.
+        self.assertIn(f"daemon {build} (pid", version)  # needs banger daemon
 
         # Every kind of helper operation works under the unit's hardening,
         # in the container's (the test's) network namespace.
