@@ -139,14 +139,24 @@ class Container:
 
     def run(self, argv, check=True, timeout=180, user=None, stdin=None):
         """Runs a command inside the container (as `user` when given)."""
+        env = ENV
         if user is not None:
             argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--"] + argv
-        proc = subprocess.run(self.nsenter(argv), env=ENV, text=True, capture_output=True,
+            env = dict(ENV, HOME=self.home_of(user))
+        proc = subprocess.run(self.nsenter(argv), env=env, text=True, capture_output=True,
                               timeout=timeout, input=stdin)
         if check and proc.returncode != 0:
             raise AssertionError(f"{' '.join(argv)} exited {proc.returncode}\n"
                                  f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
         return proc
+
+    def home_of(self, user):
+        """A user's home directory, from the tree's passwd."""
+        for line in (self.root / "etc" / "passwd").read_text().splitlines():
+            fields = line.split(":")
+            if fields[0] == user:
+                return fields[5]
+        raise KeyError(f"no user {user} in the container")
 
     def path(self, inside):
         """A path inside the running container, reached from the host (its
