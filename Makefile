@@ -17,7 +17,8 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git \
   qemu-system-x86 qemu-utils busybox-static debootstrap fakeroot fakechroot \
   e2fsprogs xfsprogs cpio zstd iproute2 nftables openssh-client \
   docker-registry skopeo umoci curl ca-certificates util-linux procps \
-  apache2-utils openssh-server python3-cryptography dnsmasq-base zsh fish
+  apache2-utils openssh-server python3-cryptography dnsmasq-base zsh fish \
+  systemd-container
 # What `make fuzz` adds: libFuzzer needs clang.
 FUZZ_PACKAGES := clang-14 libfuzzer-14-dev
 

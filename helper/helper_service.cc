@@ -1,5 +1,7 @@
 #include "helper/helper_service.h"
 
+#include <net/if.h>
+
 #include "reconciler/base/version.h"
 
 #include <fcntl.h>
@@ -31,6 +33,14 @@ Result<std::unique_ptr<HelperService>> HelperService::Create(HelperConfig config
         !st.ok()) {
       return st.error().WithContext("restore NAT from the helper record");
     }
+  }
+  // A restarted helper (systemd's Restart=, an upgrade) answers names again
+  // at once for bridges that outlived it, rather than at the next
+  // ensure_bridge. Best effort: a bridge gone since (a reboot) gets its
+  // resolver when ensure_bridge makes it again, and a failure here is
+  // reported by that call.
+  for (const BridgeRecord& bridge : state.bridges) {
+    if (if_nametoindex(bridge.name.c_str()) != 0) (void)service->EnsureResolver(bridge);
   }
   return service;
 }

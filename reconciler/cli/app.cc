@@ -43,6 +43,7 @@ int Main(int argc, char** argv) {
   AddVmLifecycleCommands(vm, console, command);
   AddVmAccessCommands(vm, console, command);
   AddSshConfigCommand(app, console, command);
+  AddSystemCommand(app, console, command);
   AddCompletionCommand(app, console, command);
   AddDaemonCommand(app, console, command);
   AddStatusCommands(app, console, command);

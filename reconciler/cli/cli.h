@@ -51,6 +51,7 @@ void AddVmListCommands(CLI::App* vm, Console& console, Command& command);
 void AddVmLogsCommand(CLI::App* vm, Console& console, Command& command);
 void AddVmLifecycleCommands(CLI::App* vm, Console& console, Command& command);
 void AddCompletionCommand(CLI::App& app, Console& console, Command& command);
+void AddSystemCommand(CLI::App& app, Console& console, Command& command);
 void AddDaemonCommand(CLI::App& app, Console& console, Command& command);
 void AddStatusCommands(CLI::App& app, Console& console, Command& command);
 
