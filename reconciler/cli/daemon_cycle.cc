@@ -91,7 +91,12 @@ void DaemonCycle::Run() {
   settings_interval_ = session->specs.state.settings.daemon_interval;
   auto lock = LockStateDir(session->paths);
   if (!lock.ok()) {
-    if (lock.error().code() == Code::kBusy) return;  // an apply runs: it converges
+    if (lock.error().code() == Code::kBusy) {
+      // An apply runs and converges; say so, in case it is something else.
+      status_.last_cycle_error = "cycle skipped: " + lock.error().message();
+      ReportOnce("cycle-skipped", "", "busy", status_.last_cycle_error);
+      return;
+    }
     return CycleError(lock.error().message());
   }
   session->snapshot = session->store->Load();

@@ -28,7 +28,7 @@ struct Event {
   int64_t time_ms = 0;    // unix milliseconds
   std::string source;     // "apply" or "daemon"
   std::string kind;       // "step-started", "step-done", "step-failed", "step-skipped",
-                          // "drift", "held", "repaired", "repair-failed", "cycle-error",
+                          // "drift", "held", "repaired", "repair-failed", "cycle-error", "cycle-skipped",
                           // "daemon-started", "daemon-stopped"
   std::string address;    // "vm.web"; empty for whole-fleet events
   std::string message;

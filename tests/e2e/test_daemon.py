@@ -230,10 +230,20 @@ class DaemonTest(unittest.TestCase):
         daemon = self.start_daemon()
         # Converged: the VM answers and a plan has nothing to do, whether
         # the new daemon repaired it or found the interrupted start's VMM up.
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            if self.banger("vm", "exec", "web", "--", "true", timeout=60).returncode == 0:
+        deadline = time.monotonic() + 240
+        while True:
+            r = self.banger("vm", "exec", "web", "--", "true", timeout=60)
+            if r.returncode == 0:
                 break
+            if time.monotonic() > deadline:
+                console = (self.state / "vms" / "web" / "console.log").read_text(errors="replace")
+                links = subprocess.run(["ip", "-n", self.netns.name, "-br", "link"],
+                                       capture_output=True, text=True).stdout
+                logs = "".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}\n"
+                               for p in sorted(self.scratch.path.glob("*.log")))
+                self.fail(f"vm exec still fails: {r.stderr}\nlinks:\n{links}\n"
+                          f"console tail:\n{console[-3000:]}\nevents:\n" +
+                          "\n".join(map(json.dumps, self.events()[-15:])) + "\n" + logs)
             time.sleep(2)
         plan = self.banger("plan", "-f", str(self.spec), "--detailed-exitcode")
         self.assertEqual(plan.returncode, 0, plan.stdout + plan.stderr)
