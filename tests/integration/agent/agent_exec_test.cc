@@ -1,0 +1,155 @@
+// The real agent binary over a unix socket, driven by the host client:
+// health, exec (exit codes, separated output, stdin, env, cwd, signals,
+// PTY), and what happens to processes when the host goes away.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include "guest/agent/exec_session.h"
+#include "tests/integration/agent/agent_fixture.h"
+
+namespace banger::testing {
+namespace {
+
+using std::chrono::seconds;
+
+bool Alive(pid_t pid) { return kill(pid, 0) == 0; }
+
+TEST_CASE("health reports this kernel's boot id and uptime") {
+  AgentFixture agent;
+  auto client = agent.Client();
+  CHECK_FALSE(client.agent_version().empty());
+  auto health = client.Health(In(seconds(10)));
+  REQUIRE(health.ok());
+  std::string boot_id = *ReadFile("/proc/sys/kernel/random/boot_id");
+  boot_id.pop_back();
+  CHECK(health->boot_id == boot_id);
+  CHECK(health->uptime_ms > 0);
+}
+
+TEST_CASE("exec returns exit codes and keeps stdout and stderr apart") {
+  AgentFixture agent;
+  auto r = RunIn(agent, Argv({"sh", "-c", "echo out; echo err >&2; exit 3"}));
+  CHECK(r.code == 3);
+  CHECK(r.out == "out\n");
+  CHECK(r.err == "err\n");
+  CHECK(RunIn(agent, Argv({"true"})).code == 0);
+  CHECK(RunIn(agent, Argv({"false"})).code == 1);
+}
+
+TEST_CASE("exec pipes stdin through, env and cwd are applied") {
+  AgentFixture agent;
+  std::string big(300 * 1024, 'x');  // several frames each way
+  auto r = RunIn(agent, Argv({"cat"}), big);
+  CHECK(r.code == 0);
+  CHECK(r.out == big);
+
+  agent::ExecStart e = Argv({"sh", "-c", "printf '%s|%s|%s' \"$GREETING\" \"$(pwd)\" \"$PATH\""});
+  e.env = {"GREETING=hello world"};
+  e.cwd = agent.dir();
+  r = RunIn(agent, e);
+  CHECK(r.code == 0);
+  CHECK(r.out == "hello world|" + agent.dir() + "|" + agent::kBasePath);
+}
+
+TEST_CASE("a program that cannot run exits 127 or 126 with the reason on stderr") {
+  AgentFixture agent;
+  auto r = RunIn(agent, Argv({"no-such-program-here"}));
+  CHECK(r.code == 127);
+  CHECK(r.err == "banger-agent: exec 'no-such-program-here': No such file or directory\n");
+  REQUIRE(AtomicWriteFile(JoinPath(agent.dir(), "plain"), "x", 0644).ok());
+  r = RunIn(agent, Argv({JoinPath(agent.dir(), "plain")}));
+  CHECK(r.code == 126);
+  agent::ExecStart e = Argv({"true"});
+  e.cwd = "/no/such/dir";
+  r = RunIn(agent, e);
+  CHECK(r.code == 1);
+  CHECK(r.err == "banger-agent: cd '/no/such/dir': No such file or directory\n");
+}
+
+TEST_CASE("a process killed by a signal reports 128 + the signal") {
+  AgentFixture agent;
+  CHECK(RunIn(agent, Argv({"sh", "-c", "kill -9 $$"})).code == 128 + 9);
+}
+
+TEST_CASE("signals are forwarded to the process group") {
+  AgentFixture agent;
+  auto client = agent.Client();
+  const uint32_t ch = client.NewChannel();
+  REQUIRE(client.Send(agent::MsgType::kExecStart, ch,
+                      agent::EncodeExecStart(Argv({"sh", "-c", "sleep 100; echo not reached"})),
+                      In(seconds(5))).ok());
+  auto started = client.Receive(In(seconds(10)));
+  REQUIRE(started.ok());
+  REQUIRE(started->type == agent::MsgType::kExecStarted);
+  REQUIRE(client.Send(agent::MsgType::kSignal, ch, agent::EncodeU32(SIGTERM), In(seconds(5))).ok());
+  auto exit = client.Receive(In(seconds(10)));
+  REQUIRE(exit.ok());
+  REQUIRE(exit->type == agent::MsgType::kExit);
+  auto st = agent::DecodeExit(exit->payload);
+  CHECK(st->signaled);
+  CHECK(st->code == SIGTERM);
+}
+
+TEST_CASE("a pty run sees a terminal of the requested size, and resizes") {
+  AgentFixture agent;
+  agent::ExecStart e = Argv({"sh", "-c", "stty size; read line; stty size"});
+  e.pty = true;
+  e.rows = 40;
+  e.cols = 120;
+  auto client = agent.Client();
+  const uint32_t ch = client.NewChannel();
+  REQUIRE(client.Send(agent::MsgType::kExecStart, ch, agent::EncodeExecStart(e), In(seconds(5))).ok());
+  std::string out;
+  auto read_until = [&](const std::string& want) {
+    while (out.find(want) == std::string::npos) {
+      auto f = client.Receive(In(seconds(10)));
+      REQUIRE(f.ok());
+      if (f->type == agent::MsgType::kStdout) out += f->payload;
+      REQUIRE(f->type != agent::MsgType::kExit);
+    }
+  };
+  read_until("40 120");
+  REQUIRE(client.Send(agent::MsgType::kResize, ch, agent::EncodeWindowSize({50, 80}), In(seconds(5))).ok());
+  REQUIRE(client.Send(agent::MsgType::kStdin, ch, "go\n", In(seconds(5))).ok());
+  read_until("50 80");
+}
+
+TEST_CASE("processes of a host that goes away are killed") {
+  AgentFixture agent;
+  std::string pidfile = JoinPath(agent.dir(), "pid");
+  {
+    auto client = agent.Client();
+    const uint32_t ch = client.NewChannel();
+    REQUIRE(client.Send(agent::MsgType::kExecStart, ch,
+                        agent::EncodeExecStart(Argv({"sh", "-c", "echo $$ > " + pidfile + "; exec sleep 100"})),
+                        In(seconds(5))).ok());
+    for (int i = 0; i < 500 && !PathExists(pidfile); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto text = ReadFile(pidfile);
+  REQUIRE(text.ok());
+  pid_t pid = std::stoi(*text);
+  for (int i = 0; i < 500 && Alive(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK_FALSE(Alive(pid));
+}
+
+TEST_CASE("the agent kills what it runs when it is stopped") {
+  AgentFixture agent;
+  std::string pidfile = JoinPath(agent.dir(), "pid");
+  auto client = agent.Client();
+  REQUIRE(client.Send(agent::MsgType::kExecStart, client.NewChannel(),
+                      agent::EncodeExecStart(Argv({"sh", "-c", "echo $$ > " + pidfile + "; exec sleep 100"})),
+                      In(seconds(5))).ok());
+  for (int i = 0; i < 500 && !PathExists(pidfile); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  pid_t pid = std::stoi(*ReadFile(pidfile));
+  int status = agent.Stop();
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  for (int i = 0; i < 500 && Alive(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK_FALSE(Alive(pid));
+}
+
+}  // namespace
+}  // namespace banger::testing
