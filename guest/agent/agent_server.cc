@@ -20,9 +20,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How often a port whose host is away is looked at again: its poll(2)
-// reports POLLHUP continuously until the host connects.
-constexpr auto kPortRetry = std::chrono::milliseconds(50);
+// How soon a port whose host side went away is opened again. Until a host
+// connects, the port reads EOF at once (and polls as POLLHUP), so it is
+// closed in between rather than polled in a loop. Opening it anew also
+// tells QEMU again that the guest side is there: a port held open since
+// early boot was seen to get no data from a host that connected later.
+constexpr auto kPortRetry = std::chrono::milliseconds(100);
 // How often a port the guest does not have (yet) is looked for.
 constexpr auto kPortSearch = std::chrono::seconds(1);
 
@@ -100,22 +103,23 @@ Status Serve(const ServerOptions& options) {
   }
 
   std::unique_ptr<Connection> port;
+  std::string port_dev;
   std::vector<std::unique_ptr<Connection>> conns;
   Clock::time_point next_port_look = Clock::now();
-  Clock::time_point away_until = Clock::now();
 
   for (;;) {
     const auto now = Clock::now();
     if (!options.port_name.empty() && !port && now >= next_port_look) {
-      std::string dev = FindVirtioPort(options.port_name, options.sys_root);
-      if (!dev.empty()) {
-        // EBUSY while another process holds it open: look again later.
-        if (auto fd = OpenPort(dev); fd.ok())
-          port = std::make_unique<Connection>(std::move(fd).value(), true, options.agent);
-      }
+      if (port_dev.empty()) port_dev = FindVirtioPort(options.port_name, options.sys_root);
       next_port_look = now + kPortSearch;
+      if (!port_dev.empty()) {
+        // EBUSY while another process holds it open: look again later.
+        if (auto fd = OpenPort(port_dev); fd.ok())
+          port = std::make_unique<Connection>(std::move(fd).value(), true, options.agent);
+        else
+          port_dev.clear();
+      }
     }
-    if (port && port->host_away() && now >= away_until) port->set_host_away(false);
 
     std::vector<Watch> watches;
     bool reaped = false;
@@ -139,8 +143,10 @@ Status Serve(const ServerOptions& options) {
     for (auto& c : conns) c->AddWatches(watches);
 
     int timeout = -1;
-    if (port && port->host_away()) timeout = static_cast<int>(kPortRetry.count());
-    else if (!options.port_name.empty() && !port) timeout = 1000;
+    if (!options.port_name.empty() && !port) {
+      auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_port_look - Clock::now());
+      timeout = static_cast<int>(std::max<int64_t>(0, wait.count()));
+    }
     std::vector<pollfd> fds;
     for (const auto& w : watches) fds.push_back({w.fd, w.events, 0});
     int n = poll(fds.data(), fds.size(), timeout);
@@ -158,7 +164,10 @@ Status Serve(const ServerOptions& options) {
           if (c->OnChildExit(pid, status)) break;
       }
     }
-    if (port && port->host_away() && away_until <= Clock::now()) away_until = Clock::now() + kPortRetry;
+    if (port && port->closed()) {
+      port.reset();
+      next_port_look = Clock::now() + kPortRetry;
+    }
     std::erase_if(conns, [](const auto& c) { return c->closed(); });
   }
 }

@@ -28,11 +28,9 @@ Connection::~Connection() = default;
 
 void Connection::AddWatches(std::vector<Watch>& watches) {
   if (closed_) return;
-  if (!host_away_) {
-    short events = POLLIN;
-    if (!out_.empty()) events |= POLLOUT;
-    watches.push_back({fd_.get(), events, [this](short r) { OnStream(r); }});
-  }
+  short events = POLLIN;
+  if (!out_.empty()) events |= POLLOUT;
+  watches.push_back({fd_.get(), events, [this](short r) { OnStream(r); }});
   // Handlers look their channel up again when called: an earlier handler
   // in the same round may have ended it.
   const bool room = out_.size() < kOutputHighWater;
@@ -74,18 +72,11 @@ void Connection::ReadStream() {
   ssize_t n = read(fd_.get(), buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) return;
   if (n <= 0) {
-    if (!port_) {
-      DropChannels();
-      closed_ = true;
-      return;
-    }
-    // The host side of the port is not connected (now): whatever it
-    // started ends with it, and the next host starts with a Hello.
-    if (greeted_ || !execs_.empty() || !transfers_.empty()) DropChannels();
-    greeted_ = false;
-    decoder_.Reset();
-    decoder_.Resync();
-    host_away_ = true;
+    // A port reads EOF while its host side is not connected: whatever that
+    // host started ends with it. The loop opens the port again for the
+    // next host (see agent_server.cc).
+    DropChannels();
+    closed_ = true;
     return;
   }
   decoder_.Feed(std::string_view(buf, static_cast<size_t>(n)));
@@ -107,11 +98,8 @@ void Connection::WriteStream() {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n < 0) {
-      if (!port_) {
-        DropChannels();
-        closed_ = true;
-      }
-      out_.clear();
+      DropChannels();
+      closed_ = true;
       return;
     }
     out_.erase(0, static_cast<size_t>(n));

@@ -3,10 +3,9 @@
 //
 // A stream starts with the host's Hello; anything else first is a protocol
 // error. A Hello on a stream already in use starts over: the channels of
-// the previous host are dropped (their processes killed), because a
-// virtio-serial port is one stream that successive host connections share.
-// A decoding error is answered with an Error frame on channel 0; then a
-// socket connection is closed, and a port waits for the next Hello.
+// the previous host are dropped (their processes killed). A decoding error
+// is answered with an Error frame on channel 0; then a socket connection is
+// closed, and a port skips input until the next Hello.
 #pragma once
 
 #include <sys/types.h>
@@ -38,18 +37,16 @@ struct AgentOptions {
 
 class Connection {
  public:
-  // `port`: a virtio-serial port, whose EOF means the host side went away
-  // for now rather than for good.
+  // `port`: a virtio-serial port, which may hold the tail of an earlier
+  // host's stream (skipped up to the next Hello).
   Connection(UniqueFd fd, bool port, const AgentOptions& options);
   ~Connection();
 
   int fd() const { return fd_.get(); }
   bool port() const { return port_; }
-  // A closed socket connection (or a failed one) is removed by the loop.
+  // At EOF (for a port: its host side is not connected) or after a
+  // failure; the loop removes it (and opens a port again).
   bool closed() const { return closed_; }
-  // A port whose host is away is polled again after a pause.
-  bool host_away() const { return host_away_; }
-  void set_host_away(bool away) { host_away_ = away; }
 
   // The stream and every channel's descriptors, for the event loop.
   void AddWatches(std::vector<Watch>& watches);
@@ -78,7 +75,6 @@ class Connection {
   bool port_;
   AgentOptions options_;
   bool closed_ = false;
-  bool host_away_ = false;
   bool greeted_ = false;
   FrameDecoder decoder_;
   std::string out_;

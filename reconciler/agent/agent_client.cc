@@ -213,4 +213,9 @@ Result<agent::HealthReply> WaitForAgent(const AgentEndpoint& endpoint, Deadline 
   }
 }
 
+Result<std::vector<std::string>> ReportedHostKeys(const AgentEndpoint& endpoint, Deadline deadline) {
+  BANGER_ASSIGN_OR_RETURN(AgentClient client, AgentClient::Connect(endpoint, deadline));
+  return client.HostKeys(deadline);
+}
+
 }  // namespace banger::agentclient

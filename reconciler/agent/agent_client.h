@@ -86,4 +86,7 @@ class AgentClient {
 // last failure).
 Result<agent::HealthReply> WaitForAgent(const AgentEndpoint& endpoint, Deadline deadline);
 
+// Connects and asks for the guest's SSH host keys ("type base64" lines).
+Result<std::vector<std::string>> ReportedHostKeys(const AgentEndpoint& endpoint, Deadline deadline);
+
 }  // namespace banger::agentclient

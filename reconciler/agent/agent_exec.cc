@@ -3,7 +3,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -59,9 +58,9 @@ Result<int> RunExec(AgentClient& client, const ExecRun& run) {
       for (size_t i = 1; i < fds.size(); ++i) {
         if (fds[i].revents == 0) continue;
         if (fds[i].fd == run.signal_fd) {
-          signalfd_siginfo info;
-          if (read(run.signal_fd, &info, sizeof info) != sizeof info) continue;
-          if (info.ssi_signo == SIGWINCH) {
+          unsigned char signo = 0;
+          if (read(run.signal_fd, &signo, 1) != 1) continue;
+          if (signo == SIGWINCH) {
             winsize ws{};
             if (run.request.pty && ioctl(run.tty_fd, TIOCGWINSZ, &ws) == 0)
               BANGER_RETURN_IF_ERROR(client.Send(MsgType::kResize, ch,
@@ -69,7 +68,7 @@ Result<int> RunExec(AgentClient& client, const ExecRun& run) {
                                                  send_deadline()));
           } else {
             BANGER_RETURN_IF_ERROR(client.Send(MsgType::kSignal, ch,
-                                               agent::EncodeU32(info.ssi_signo), send_deadline()));
+                                               agent::EncodeU32(signo), send_deadline()));
           }
         } else {
           char buf[kInputChunk];

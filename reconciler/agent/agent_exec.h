@@ -22,8 +22,9 @@ struct ExecRun {
   std::string_view stdin_data;
   OutputSink out;
   OutputSink err;
-  // A signalfd: SIGWINCH sends the size of `tty_fd`'s terminal (PTY runs),
-  // any other signal it delivers goes to the guest process group.
+  // Delivers one byte per signal (its number): SIGWINCH sends the size of
+  // `tty_fd`'s terminal (PTY runs), any other signal goes to the guest
+  // process group.
   int signal_fd = -1;
   int tty_fd = -1;
   // Unset: waits as long as the command runs.

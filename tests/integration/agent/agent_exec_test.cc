@@ -27,6 +27,41 @@ TEST_CASE("health reports this kernel's boot id and uptime") {
   CHECK(health->uptime_ms > 0);
 }
 
+TEST_CASE("host keys are reported from /etc/ssh, sorted, comments dropped") {
+  TempDir root = ScratchDir("banger-agent-root-");
+  WriteFile(root.path(), "etc/ssh/ssh_host_rsa_key.pub", "ssh-rsa BBBB root@x\n");
+  WriteFile(root.path(), "etc/ssh/ssh_host_ed25519_key.pub", "ssh-ed25519 AAAA root@x\n");
+  WriteFile(root.path(), "etc/ssh/ssh_host_ed25519_key", "private");
+  WriteFile(root.path(), "etc/ssh/ssh_host_ecdsa_key.pub", "");  // being written
+  AgentFixture agent(root.path());
+  auto client = agent.Client();
+  auto keys = client.HostKeys(In(seconds(10)));
+  REQUIRE(keys.ok());
+  CHECK(*keys == std::vector<std::string>{"ssh-ed25519 AAAA", "ssh-rsa BBBB"});
+  // Health needs /proc under the root: its absence is an error reply, and
+  // the connection stays usable.
+  auto health = client.Health(In(seconds(10)));
+  REQUIRE_FALSE(health.ok());
+  CHECK(health.error().message().find("boot_id") != std::string::npos);
+  CHECK(client.HostKeys(In(seconds(10))).ok());
+}
+
+TEST_CASE("a malformed frame gets an error and the connection is closed; others go on") {
+  AgentFixture agent;
+  auto other = agent.Client();
+  auto client = agent.Client();
+  REQUIRE(client.Send(agent::MsgType::kHealth, 0, "unexpected payload", In(seconds(5))).ok());
+  auto reply = client.Receive(In(seconds(10)));
+  REQUIRE(reply.ok());
+  CHECK(reply->type == agent::MsgType::kError);
+  CHECK(*agent::DecodeString(reply->payload, "error") ==
+        "agent health: expected no payload, got 18 bytes");
+  auto closed = client.Receive(In(seconds(10)));
+  REQUIRE_FALSE(closed.ok());
+  CHECK(closed.error().code() == Code::kUnavailable);
+  CHECK(other.Health(In(seconds(10))).ok());
+}
+
 TEST_CASE("exec returns exit codes and keeps stdout and stderr apart") {
   AgentFixture agent;
   auto r = RunIn(agent, Argv({"sh", "-c", "echo out; echo err >&2; exit 3"}));

@@ -28,13 +28,14 @@ inline agentclient::Deadline In(std::chrono::milliseconds d) {
 
 class AgentFixture {
  public:
-  AgentFixture() : dir_(ScratchDir("banger-agent-test-")) {
+  // `guest_root`: where the agent reads /proc and /etc from ("" the host's).
+  explicit AgentFixture(const std::string& guest_root = "") : dir_(ScratchDir("banger-agent-test-")) {
     socket_ = JoinPath(dir_.path(), "agent.sock");
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork");
     if (pid_ == 0) {
       execl(AgentBin().c_str(), "banger-agent", "--no-vsock", "--port", "", "--unix",
-            socket_.c_str(), static_cast<char*>(nullptr));
+            socket_.c_str(), "--guest-root", guest_root.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     for (int i = 0; i < 500 && !PathExists(socket_); ++i)
