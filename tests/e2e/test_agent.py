@@ -141,11 +141,15 @@ class AgentTest(unittest.TestCase):
         self.assertIn("no-such-command", r.stderr)
         self.assertEqual(self.exec("agent", "sh", "-c", "kill -9 $$").returncode, 137)
 
-        # SIGTERM to `vm exec` reaches the guest process group.
+        # SIGTERM to `vm exec` reaches the guest process group, the
+        # background sleep too: as over SSH, the run ends only when nothing
+        # holds its output open. "waiting" comes once sleep has replaced the
+        # forked shell, which would otherwise take the signal as a trap.
         argv = ["ip", "netns", "exec", self.netns.name, "setpriv",
                 f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--init-groups",
                 "--", harness.BANGER, "vm", "exec", "web", "--via", "agent", "--", "sh", "-c",
-                "trap 'echo got TERM; exit 5' TERM; echo waiting; sleep 60 & wait"]
+                "trap 'echo got TERM; exit 5' TERM; sleep 60 & "
+                "until [ \"$(cat /proc/$!/comm)\" = sleep ]; do :; done; echo waiting; wait"]
         proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE, text=True,
                                 stdin=subprocess.DEVNULL)
         try:
