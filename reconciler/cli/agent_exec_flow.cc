@@ -113,9 +113,10 @@ std::vector<std::string> SshExecArgv(const ExecOptions& options) {
 
 Result<int> ExecViaAgent(Console& console, const model::VmHandles& handles,
                          const ExecOptions& options, std::chrono::milliseconds connect_timeout) {
-  BANGER_ASSIGN_OR_RETURN(agentclient::AgentEndpoint endpoint, agentclient::EndpointFor(handles));
+  auto endpoint = agentclient::EndpointFor(handles);
+  if (!endpoint.ok()) return Error(Code::kUnavailable, "guest agent: " + endpoint.error().message());
   auto client = agentclient::AgentClient::Connect(
-      endpoint, std::chrono::steady_clock::now() + connect_timeout);
+      *endpoint, std::chrono::steady_clock::now() + connect_timeout);
   if (!client.ok()) {
     Error e = std::move(client).error().WithContext("guest agent");
     if (e.code() == Code::kTimeout || e.code() == Code::kNotFound) return Error(Code::kUnavailable, e.message());
