@@ -118,7 +118,7 @@ Result<std::unique_ptr<ExecSession>> ExecSession::Start(const ExecStart& req) {
 
 ExecSession::~ExecSession() {
   // The agent's SIGCHLD handling reaps it; nobody waits for its output.
-  if (pid_ > 0 && !exit_) kill(-pid_, SIGKILL);
+  if (pid_ > 0 && !exit_ && kill(-pid_, SIGKILL) != 0) kill(pid_, SIGKILL);  // see Signal()
 }
 
 Result<std::string> ExecSession::ReadOutput(int fd, size_t max) {
@@ -178,7 +178,11 @@ void ExecSession::WriteStdin() {
 
 Status ExecSession::Signal(int signal) {
   if (exit_) return OkStatus();
-  if (kill(-pid_, signal) != 0 && errno != ESRCH) {
+  // Until the child has called setsid() its group does not exist yet: the
+  // signal goes to the child itself, which is still the whole job.
+  int rc = kill(-pid_, signal);
+  if (rc != 0 && errno == ESRCH) rc = kill(pid_, signal);
+  if (rc != 0 && errno != ESRCH) {
     return Error::FromErrno("signal " + std::to_string(signal) + " to process " + std::to_string(pid_));
   }
   return OkStatus();

@@ -15,6 +15,18 @@ using std::chrono::seconds;
 
 bool Alive(pid_t pid) { return kill(pid, 0) == 0; }
 
+// The PID a guest shell wrote with `echo $$ > file` (which creates the
+// file before it writes the number).
+pid_t WaitForPid(const std::string& file) {
+  for (int i = 0; i < 1000; ++i) {
+    auto text = ReadFile(file);
+    if (text.ok() && !text->empty() && text->back() == '\n') return std::stoi(*text);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL("no pid in " << file);
+  return -1;
+}
+
 TEST_CASE("health reports this kernel's boot id and uptime") {
   AgentFixture agent;
   auto client = agent.Client();
@@ -153,20 +165,53 @@ TEST_CASE("a pty run sees a terminal of the requested size, and resizes") {
 TEST_CASE("processes of a host that goes away are killed") {
   AgentFixture agent;
   std::string pidfile = JoinPath(agent.dir(), "pid");
+  pid_t pid = -1;
   {
     auto client = agent.Client();
     const uint32_t ch = client.NewChannel();
     REQUIRE(client.Send(agent::MsgType::kExecStart, ch,
                         agent::EncodeExecStart(Argv({"sh", "-c", "echo $$ > " + pidfile + "; exec sleep 100"})),
                         In(seconds(5))).ok());
-    for (int i = 0; i < 500 && !PathExists(pidfile); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    pid = WaitForPid(pidfile);
   }
-  auto text = ReadFile(pidfile);
-  REQUIRE(text.ok());
-  pid_t pid = std::stoi(*text);
   for (int i = 0; i < 500 && Alive(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK_FALSE(Alive(pid));
+}
+
+TEST_CASE("a second hello on a stream starts over: its processes are killed") {
+  AgentFixture agent;
+  std::string pidfile = JoinPath(agent.dir(), "pid");
+  auto client = agent.Client();
+  REQUIRE(client.Send(agent::MsgType::kExecStart, client.NewChannel(),
+                      agent::EncodeExecStart(Argv({"sh", "-c", "echo $$ > " + pidfile + "; exec sleep 100"})),
+                      In(seconds(5))).ok());
+  pid_t pid = WaitForPid(pidfile);
+  REQUIRE(client.Send(agent::MsgType::kHello, 0, agent::EncodeHello({77}), In(seconds(5))).ok());
+  for (;;) {
+    auto f = client.Receive(In(seconds(10)));
+    REQUIRE(f.ok());
+    if (f->type != agent::MsgType::kHelloReply) continue;
+    CHECK(agent::DecodeHelloReply(f->payload)->nonce == 77);
+    break;
+  }
+  for (int i = 0; i < 500 && Alive(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK_FALSE(Alive(pid));
+  CHECK(client.Health(In(seconds(10))).ok());
+}
+
+TEST_CASE("waiting for an agent retries until it listens, or times out naming why") {
+  TempDir dir = ScratchDir("banger-agent-wait-");
+  agentclient::AgentEndpoint nowhere{agentclient::AgentEndpoint::Kind::kUnixStream,
+                                     JoinPath(dir.path(), "none.sock"), 0};
+  auto none = agentclient::WaitForAgent(nowhere, In(std::chrono::milliseconds(700)));
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.error().code() == Code::kTimeout);
+  CHECK(none.error().message().find("the guest agent did not answer in time; last error: connect") == 0);
+
+  AgentFixture agent;
+  auto health = agentclient::WaitForAgent(agent.Endpoint(), In(seconds(10)));
+  REQUIRE(health.ok());
+  CHECK_FALSE(health->boot_id.empty());
 }
 
 TEST_CASE("the agent kills what it runs when it is stopped") {
@@ -176,9 +221,7 @@ TEST_CASE("the agent kills what it runs when it is stopped") {
   REQUIRE(client.Send(agent::MsgType::kExecStart, client.NewChannel(),
                       agent::EncodeExecStart(Argv({"sh", "-c", "echo $$ > " + pidfile + "; exec sleep 100"})),
                       In(seconds(5))).ok());
-  for (int i = 0; i < 500 && !PathExists(pidfile); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  pid_t pid = std::stoi(*ReadFile(pidfile));
+  pid_t pid = WaitForPid(pidfile);
   int status = agent.Stop();
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);

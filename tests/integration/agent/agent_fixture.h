@@ -16,6 +16,7 @@
 #include "reconciler/agent/agent_client.h"
 #include "reconciler/agent/agent_exec.h"
 #include "reconciler/os/fs.h"
+#include "reconciler/vmm/unix_socket.h"
 #include "tests/support/test_env.h"
 
 namespace banger::testing {
@@ -38,9 +39,13 @@ class AgentFixture {
             socket_.c_str(), "--guest-root", guest_root.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
-    for (int i = 0; i < 500 && !PathExists(socket_); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (!PathExists(socket_)) {
+    // The file appears at bind(), before listen(): wait for a connection.
+    bool listening = false;
+    for (int i = 0; i < 500 && !listening; ++i) {
+      listening = vmm::ConnectUnixSocket(socket_).ok();
+      if (!listening) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!listening) {
       Stop();
       throw std::runtime_error("banger-agent did not create " + socket_);
     }
