@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "reconciler/agent/agent_client.h"
+#include "reconciler/agent/agent_guest_files.h"
 #include "reconciler/disk/cow.h"
 #include "reconciler/disk/cow_method.h"
 #include "reconciler/disk/fs_probe.h"
@@ -12,8 +14,6 @@
 #include "reconciler/kernel/file_kernel_store.h"
 #include "reconciler/os/fs.h"
 #include "reconciler/runtime/boot_config.h"
-#include "reconciler/agent/agent_client.h"
-#include "reconciler/agent/agent_guest_files.h"
 #include "reconciler/runtime/console_ready.h"
 #include "reconciler/runtime/work_disk_provision.h"
 #include "reconciler/store/handles_file.h"
