@@ -206,6 +206,15 @@ class AgentTest(unittest.TestCase):
         self.assertIn("40 120\r\ngot:hello", text)
         self.assertEqual(os.waitstatus_to_exitcode(status), 0)
 
+        # `vm stop` asks the guest's init to power off through the agent:
+        # a clean power-off even with sshd down.
+        self.ok("vm", "exec", "web", "--via", "agent", "--", "systemctl", "stop", "ssh.service")
+        t0 = time.monotonic()
+        self.ok("vm", "stop", "web")
+        print(f"\nvm stop through the agent: {time.monotonic() - t0:.1f}s", file=sys.stderr)
+        console = (self.state / "vms" / "web" / "console.log").read_text(errors="replace")
+        self.assertIn("reboot: Power down", console)
+
 
 if __name__ == "__main__":
     unittest.main()
