@@ -40,6 +40,10 @@ BANGER_EMBED(init, "guest/rootfs/usr/lib/banger/init")
 BANGER_EMBED(inittab, "guest/rootfs/usr/lib/banger/inittab")
 BANGER_EMBED(boot_sh, "guest/rootfs/usr/lib/banger/boot.sh")
 BANGER_EMBED(shutdown_sh, "guest/rootfs/usr/lib/banger/shutdown.sh")
+BANGER_EMBED(agent_unit, "guest/rootfs/etc/systemd/system/banger-agent.service")
+// The static agent binary from this build (guest/agent); its build
+// directory is on this file's include path (reconciler/CMakeLists.txt).
+BANGER_EMBED(agent, "banger-agent")
 
 namespace banger::image {
 namespace {
@@ -154,6 +158,8 @@ const std::vector<GuestFile>& GuestFiles() {
       {"etc/systemd/system/banger-ldconfig.service",
        "guest/rootfs/etc/systemd/system/banger-ldconfig.service", 0644,
        BANGER_CONTENT(ldconfig_unit)},
+      {"etc/systemd/system/banger-agent.service",
+       "guest/rootfs/etc/systemd/system/banger-agent.service", 0644, BANGER_CONTENT(agent_unit)},
       {"etc/systemd/system/banger-firstboot.service",
        "guest/rootfs/etc/systemd/system/banger-firstboot.service", 0644,
        BANGER_CONTENT(first_boot_unit)},
@@ -169,6 +175,11 @@ const std::vector<GuestFile>& GuestFiles() {
        BANGER_CONTENT(shutdown_sh), kInitKit},
   };
   return files;
+}
+
+std::string_view GuestAgentBinary() {
+  // .incbin appends nothing; the trailing ".byte 0" is outside the range.
+  return BANGER_CONTENT(agent);
 }
 
 const std::vector<std::string>& InitKitApplets() {
@@ -195,7 +206,8 @@ GuestInit DetectInit(const RootfsTree& tree) {
 std::vector<GuestLink> GuestLinks(const RootfsTree& tree) {
   const std::string units = kUnitDir;
   std::vector<GuestLink> links;
-  for (const char* unit : {"banger-net.service", "banger-hostkeys.service", "banger-ready.service"}) {
+  for (const char* unit : {"banger-net.service", "banger-hostkeys.service", "banger-ready.service",
+                           "banger-agent.service"}) {
     links.push_back({units + "/multi-user.target.wants/" + unit, "/" + units + "/" + unit});
   }
   links.push_back({units + "/multi-user.target.wants/banger-firstboot.service",
@@ -222,6 +234,7 @@ Result<GuestInit> InjectGuestAssets(RootfsTree& tree) {
     if (f.init_kit && init != GuestInit::kBanger) continue;
     BANGER_RETURN_IF_ERROR(InstallFile(tree, std::string(f.image_path), f.content, f.mode));
   }
+  BANGER_RETURN_IF_ERROR(InstallFile(tree, kGuestAgentPath, GuestAgentBinary(), 0755));
   for (const GuestLink& link : GuestLinks(tree)) BANGER_RETURN_IF_ERROR(InstallLink(tree, link));
   if (init == GuestInit::kBanger) {
     // The busybox itself is copied in by the initramfs at boot.

@@ -5,6 +5,8 @@
 //   banger-hostkeys.service                 per-VM host keys (ssh-keygen -A)
 //   banger-ready.service + ready.sh         BANGER-HOSTKEY/BANGER-READY lines
 //   banger-ldconfig.service                 linker cache on first boot
+//   banger-agent.service + banger-agent     the guest agent (guest/agent), a
+//                                           static binary from this build
 //   banger-firstboot.service + first-boot.sh  an SSH server installed with
 //                                           the distro's package manager on
 //                                           first boot when the image has none
@@ -54,6 +56,11 @@ struct GuestLink {
   std::string image_path;  // relative to the image root
   std::string target;
 };
+
+// Where every image gets the agent binary, and its bytes (embedded from
+// this build's guest/agent/banger-agent).
+inline constexpr const char* kGuestAgentPath = "usr/lib/banger/banger-agent";
+std::string_view GuestAgentBinary();
 
 // Every embedded file, in install order.
 const std::vector<GuestFile>& GuestFiles();

@@ -33,6 +33,8 @@ ConsoleScan ScanConsole(std::string_view text) {
     if (size_t k = line.find("BANGER-HOSTKEY "); k != std::string_view::npos) {
       std::string key(line.substr(k + 15));
       if (key.find(' ') != std::string::npos) scan.host_keys.push_back(key);
+    } else if (line.find("BANGER-AGENT") != std::string_view::npos) {
+      scan.agent = true;
     } else if (line.find("BANGER-READY") != std::string_view::npos) {
       scan.ready = true;
     } else if (size_t e = line.find("BANGER-INITRAMFS-ERROR:"); e != std::string_view::npos) {

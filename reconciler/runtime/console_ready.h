@@ -1,6 +1,7 @@
 // Readiness as the guest reports it on its console: banger's guest assets
 // print "BANGER-HOSTKEY <type> <base64>" for each host key and then
-// "BANGER-READY <hostname>" once sshd has started; the initramfs prints
+// "BANGER-READY <hostname>" once sshd has started, after "BANGER-AGENT" when
+// the image has banger's guest agent; the initramfs prints
 // "BANGER-INITRAMFS-ERROR: <why>" when it cannot boot. On a first boot that
 // installs an SSH server the guest prints "BANGER-FIRSTBOOT: ..." (the
 // install may take minutes) and "BANGER-FIRSTBOOT-ERROR: <why>" on failure.
@@ -21,6 +22,7 @@ struct ConsoleScan {
   bool ready = false;
   std::string failure;   // why the guest cannot boot, if it said so
   bool installing = false;  // a first-boot SSH server install started
+  bool agent = false;    // the guest runs banger-agent (images since it exists)
   HostKeys host_keys;    // "ssh-ed25519 AAAA..."
 };
 

@@ -4,6 +4,9 @@
 
 #include <cstdio>
 
+#include "reconciler/agent/agent_client.h"
+#include "reconciler/agent/agent_exec.h"
+#include "reconciler/agent/agent_guest_files.h"
 #include "reconciler/disk/cow.h"
 #include "reconciler/disk/cow_method.h"
 #include "reconciler/disk/fs_probe.h"
@@ -20,6 +23,10 @@ namespace banger::runtime {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How long file_sync gives a running VM's agent to answer before using SSH
+// (images built before the agent have none; their channel stays silent).
+constexpr std::chrono::seconds kAgentConnectTimeout(5);
 
 // Runs the registered undo actions in reverse unless dismissed.
 class Undo {
@@ -225,12 +232,25 @@ Status LocalVmRuntime::Boot(model::VmRecord& record, const apply::VmInputs& inpu
     deadline += options_.first_boot_install_timeout;
     progress.Note("first boot installed an SSH server in the guest");
   }
-  std::string keys;
-  for (const auto& k : scan.host_keys) keys += k + "\n";
-  BANGER_RETURN_IF_ERROR(AtomicWriteFile(files.host_keys, keys, 0644));
   progress.Note("guest ready on the console (" + handles.accel + ")");
+  HostKeys host_keys = scan.host_keys;
+  if (scan.agent && !handles.channel_socket.empty()) {
+    // Readiness goes through the agent first; its report of the host keys
+    // (read from the files, not from a console shared with the kernel's
+    // messages) is what gets pinned.
+    BANGER_ASSIGN_OR_RETURN(agentclient::AgentEndpoint endpoint, agentclient::EndpointFor(handles));
+    auto health = agentclient::WaitForAgent(endpoint, deadline);
+    if (!health.ok()) return std::move(health).error().WithContext("vm " + Quote(name));
+    progress.Note("guest agent answers (boot id " + health->boot_id.substr(0, 8) + ")");
+    auto reported = agentclient::ReportedHostKeys(endpoint, deadline);
+    if (!reported.ok()) return std::move(reported).error().WithContext("vm " + Quote(name));
+    if (!reported->empty()) host_keys = std::move(reported).value();
+  }
+  std::string keys;
+  for (const auto& k : host_keys) keys += k + "\n";
+  BANGER_RETURN_IF_ERROR(AtomicWriteFile(files.host_keys, keys, 0644));
   if (options_.access && !record.ip.empty()) {
-    BANGER_RETURN_IF_ERROR(options_.access->PinHostKeys(name, record.ip, scan.host_keys));
+    BANGER_RETURN_IF_ERROR(options_.access->PinHostKeys(name, record.ip, host_keys));
     BANGER_RETURN_IF_ERROR(options_.access->WaitForLogin(name, record.ip, deadline));
     progress.Note("ssh login works");
   }
@@ -252,10 +272,12 @@ Status LocalVmRuntime::Stop(const model::VmRecord& record, apply::StepProgress& 
     vmm::VmmDriver* driver = DriverNamed(handles->vmm);
     if (!driver) return Internal("vm " + Quote(name) + " runs under unknown vmm " + Quote(handles->vmm));
     progress.Note("shutting down");
-    // Guests without logind ignore the ACPI power button; asking init over
-    // SSH first makes the shutdown clean and quick. The driver's own
-    // shutdown then waits for the exit (or kills after the grace period).
-    if (options_.access && !record.ip.empty())
+    // Guests without logind ignore the ACPI power button; asking init
+    // first (through the agent, else over SSH) makes the shutdown clean and
+    // quick. The driver's own shutdown then waits for the exit (or kills
+    // after the grace period).
+    Status asked = agentclient::RequestPoweroff(*handles, std::chrono::seconds(2));
+    if (!asked.ok() && options_.access && !record.ip.empty())
       (void)options_.access->RequestPoweroff(name, record.ip);
     BANGER_RETURN_IF_ERROR(driver->Shutdown(*handles, options_.stop_grace));
   } else if (!handles->jail.empty()) {
@@ -314,9 +336,19 @@ Status LocalVmRuntime::Update(model::VmRecord& record, const apply::VmInputs& in
     BANGER_RETURN_IF_ERROR(options_.network->SetNat(record.ip, record.spec.nat, inputs.settings));
   if (has("ports") && options_.network)
     BANGER_RETURN_IF_ERROR(options_.network->SetPorts(record.spec.name, record.ip, record.spec.ports));
-  if (has("file_sync") && options_.access) {
-    BANGER_ASSIGN_OR_RETURN(record.synced, options_.access->SyncFiles(record.spec.name, record.ip,
-                                                                      inputs.file_syncs, progress));
+  if (has("file_sync")) {
+    // Through the guest agent when it answers; SSH for images without one.
+    access::SyncRoots roots{options_.home.empty() ? HomeDir() : options_.home, "/root"};
+    auto synced = agentclient::SyncFilesThroughAgent(live.handles, inputs.file_syncs, roots,
+                                                     kAgentConnectTimeout, progress);
+    if (synced.ok()) {
+      record.synced = std::move(synced).value();
+    } else if (synced.error().code() != Code::kUnavailable || !options_.access) {
+      return std::move(synced).error().WithContext("vm " + Quote(record.spec.name));
+    } else {
+      BANGER_ASSIGN_OR_RETURN(record.synced, options_.access->SyncFiles(record.spec.name, record.ip,
+                                                                        inputs.file_syncs, progress));
+    }
   }
   return OkStatus();
 }

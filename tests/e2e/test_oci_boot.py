@@ -7,7 +7,8 @@ have and points apt at a package repository served inside the test's
 network namespace, one that also removes /sbin/init (a container-style
 image), and one that claims an unknown distribution. banger pulls them,
 and VMs from them boot under QEMU: as is, with the SSH server installed
-on first boot under systemd, and under banger's busybox init. The unknown
+on first boot under systemd, and under banger's busybox init, each with
+the guest agent answering. The unknown
 distribution fails with the first-boot step's reason and leaves nothing.
 The engine and the root helper run as root; VMs live in a namespace made
 for the test."""
@@ -239,6 +240,12 @@ class OciBootTest(unittest.TestCase):
         self.assertIn("vm.fresh: first boot installed an SSH server", r.stdout)
         self.assertIn("vm.bare: first boot installed an SSH server", r.stdout)
         self.assertNotIn("vm.plain: first boot", r.stdout)
+        # The guest agent runs under systemd and under banger's busybox init.
+        for vm in ("plain", "fresh", "bare"):
+            self.assertIn(f"vm.{vm}: guest agent answers", r.stdout)
+            out = self.banger(["vm", "exec", vm, "--via", "agent", "--", "cat", "/etc/hostname"],
+                              netns=True, check=False)
+            self.assertEqual((out.returncode, out.stdout), (0, vm + "\n"), out.stderr)
 
         for vm in ("plain", "fresh", "bare"):
             out = self.exec(vm, "cat", "/etc/debian_version")

@@ -33,6 +33,16 @@ TEST_CASE("embedded guest files match guest/rootfs") {
   }
 }
 
+TEST_CASE("the embedded agent is this build's static banger-agent") {
+  auto built = ReadFile(JoinPath(testing::BinaryDir(), "guest/agent/banger-agent"));
+  REQUIRE(built.ok());
+  CHECK(GuestAgentBinary() == *built);
+  // A static ELF executable: no program interpreter to find in the image.
+  REQUIRE(built->size() > 64);
+  CHECK(built->compare(0, 4, "\x7f" "ELF") == 0);
+  CHECK(built->find("/lib64/ld-linux") == std::string::npos);
+}
+
 TEST_CASE("every file under guest/rootfs is installed") {
   std::set<std::string> embedded;
   for (const GuestFile& f : GuestFiles()) embedded.insert(std::string(f.image_path));
@@ -120,7 +130,12 @@ TEST_CASE("injection installs assets, enables units and drops host keys") {
   CHECK(ReadLinkAt(wants + "banger-net.service") == "/etc/systemd/system/banger-net.service");
   CHECK(ReadLinkAt(wants + "banger-hostkeys.service") == "/etc/systemd/system/banger-hostkeys.service");
   CHECK(ReadLinkAt(wants + "banger-ready.service") == "/etc/systemd/system/banger-ready.service");
+  CHECK(ReadLinkAt(wants + "banger-agent.service") == "/etc/systemd/system/banger-agent.service");
   CHECK(ReadLinkAt(wants + "ssh.service") == "/lib/systemd/system/ssh.service");
+  // The agent, in every image, root-owned and executable.
+  REQUIRE(tree.Find(kGuestAgentPath));
+  CHECK(tree.Find(kGuestAgentPath)->mode == (S_IFREG | 0755));
+  CHECK(*ReadFile(root + "/" + kGuestAgentPath) == GuestAgentBinary());
   // No udev in this tree: serial gettys would wait for device units.
   CHECK(ReadLinkAt(root + "/etc/systemd/system/serial-getty@ttyS0.service") == "/dev/null");
   REQUIRE(tree.Find("etc/systemd/system/serial-getty@ttyS0.service"));
@@ -136,7 +151,8 @@ TEST_CASE("images with udev keep their gettys; images without sshd get no ssh li
     CHECK(l.target != "/dev/null");
     CHECK(l.image_path.find("ssh.service") == std::string::npos);
   }
-  CHECK(links.size() == 5);
+  // banger-net, -hostkeys, -ready, -agent, -firstboot, -ldconfig
+  CHECK(links.size() == 6);
 }
 
 TEST_CASE("init detection: systemd links keep systemd, anything else gets banger's init") {
@@ -177,7 +193,8 @@ TEST_CASE("an image without systemd gets banger's init kit; a systemd image does
   REQUIRE(init.ok());
   CHECK(*init == GuestInit::kBanger);
   for (const char* f : {"usr/lib/banger/init", "usr/lib/banger/inittab", "usr/lib/banger/boot.sh",
-                        "usr/lib/banger/shutdown.sh", "usr/lib/banger/first-boot.sh"}) {
+                        "usr/lib/banger/shutdown.sh", "usr/lib/banger/first-boot.sh",
+                        kGuestAgentPath}) {
     INFO(f);
     CHECK(PathExists(plain.path() + "/" + f));
     CHECK(tree.Find(f));
@@ -194,6 +211,7 @@ TEST_CASE("an image without systemd gets banger's init kit; a systemd image does
   REQUIRE(init2.ok());
   CHECK(*init2 == GuestInit::kSystemd);
   CHECK_FALSE(PathExists(sysd.path() + "/usr/lib/banger/init"));
+  CHECK(PathExists(sysd.path() + "/" + kGuestAgentPath));
   CHECK_FALSE(PathExists(sysd.path() + "/usr/lib/banger/bin"));
   CHECK(PathExists(sysd.path() + "/usr/lib/banger/first-boot.sh"));
   CHECK(ReadLinkAt(sysd.path() +

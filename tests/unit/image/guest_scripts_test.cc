@@ -111,23 +111,30 @@ TEST_CASE("network bootstrap fails when there is no NIC and rejects odd hostname
   CHECK_FALSE(PathExists(box2.root() + "/etc/hostname"));
 }
 
-TEST_CASE("readiness marker lists host keys and goes to the console and the agent port") {
+TEST_CASE("readiness marker lists host keys and the agent on the console, never on the agent port") {
   GuestSandbox box;
   testing::WriteFile(box.root(), "etc/ssh/ssh_host_ed25519_key.pub", "ssh-ed25519 AAAAC3Nz root@x\n");
   testing::WriteFile(box.root(), "etc/ssh/ssh_host_rsa_key.pub", "ssh-rsa AAAAB3Nz root@x\n");
   testing::WriteFile(box.root(), "etc/hostname", "web-1\n");
   testing::WriteFile(box.root(), "dev/console", "");
-  testing::WriteFile(box.root(), "sys/class/virtio-ports/vport1p1/name", "org.other\n");
   testing::WriteFile(box.root(), "sys/class/virtio-ports/vport2p1/name", "org.banger.agent\n");
-  testing::WriteFile(box.root(), "dev/vport1p1", "");
   testing::WriteFile(box.root(), "dev/vport2p1", "");
   auto r = box.Run("usr/lib/banger/ready.sh", "");
   REQUIRE(r.exit_code == 0);
-  const std::string expected =
-      "BANGER-HOSTKEY ssh-ed25519 AAAAC3Nz\n"
-      "BANGER-HOSTKEY ssh-rsa AAAAB3Nz\n"
-      "BANGER-READY web-1\n";
-  CHECK(*ReadFile(box.root() + "/dev/console") == expected);
-  CHECK(*ReadFile(box.root() + "/dev/vport2p1") == expected);
-  CHECK(*ReadFile(box.root() + "/dev/vport1p1") == "");
+  CHECK(*ReadFile(box.root() + "/dev/console") ==
+        "BANGER-HOSTKEY ssh-ed25519 AAAAC3Nz\n"
+        "BANGER-HOSTKEY ssh-rsa AAAAB3Nz\n"
+        "BANGER-READY web-1\n");
+  // The agent owns the port.
+  CHECK(*ReadFile(box.root() + "/dev/vport2p1") == "");
+
+  testing::WriteFile(box.root(), "usr/lib/banger/banger-agent", "");
+  REQUIRE(chmod((box.root() + "/usr/lib/banger/banger-agent").c_str(), 0755) == 0);
+  testing::WriteFile(box.root(), "dev/console", "");
+  REQUIRE(box.Run("usr/lib/banger/ready.sh", "").exit_code == 0);
+  CHECK(*ReadFile(box.root() + "/dev/console") ==
+        "BANGER-HOSTKEY ssh-ed25519 AAAAC3Nz\n"
+        "BANGER-HOSTKEY ssh-rsa AAAAB3Nz\n"
+        "BANGER-AGENT\n"
+        "BANGER-READY web-1\n");
 }

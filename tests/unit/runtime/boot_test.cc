@@ -35,6 +35,11 @@ TEST_CASE("the console scan finds keys, readiness and initramfs failures") {
   CHECK(scan.ready);
   CHECK(scan.host_keys == HostKeys{"ssh-ed25519 AAAAC3Nza root@web"});
   CHECK(scan.failure.empty());
+  CHECK_FALSE(scan.agent);  // an image from before the agent
+  auto with_agent = ScanConsole("BANGER-HOSTKEY ssh-ed25519 AAAA\nBANGER-AGENT\nBANGER-READY web\n");
+  CHECK(with_agent.agent);
+  CHECK(with_agent.ready);
+  CHECK(with_agent.host_keys == HostKeys{"ssh-ed25519 AAAA"});
   auto bad = ScanConsole("BANGER-INITRAMFS-ERROR: root device /dev/vda did not appear\n");
   CHECK_FALSE(bad.ready);
   CHECK(bad.failure == "root device /dev/vda did not appear");

@@ -1,0 +1,262 @@
+#include "guest/agent/protocol/messages.h"
+
+#include <optional>
+
+#include "guest/agent/protocol/frame.h"
+
+namespace banger::agent {
+namespace {
+
+class Writer {
+ public:
+  Writer& U8(uint8_t v) { out_.push_back(static_cast<char>(v)); return *this; }
+  Writer& U16(uint16_t v) { return U8(v >> 8).U8(v & 0xff); }
+  Writer& U32(uint32_t v) { return U16(v >> 16).U16(v & 0xffff); }
+  Writer& U64(uint64_t v) { return U32(v >> 32).U32(v & 0xffffffffu); }
+  Writer& Str(std::string_view s) {
+    U32(static_cast<uint32_t>(s.size()));
+    out_.append(s);
+    return *this;
+  }
+  Writer& List(const std::vector<std::string>& l) {
+    U32(static_cast<uint32_t>(l.size()));
+    for (const auto& s : l) Str(s);
+    return *this;
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+// Reads fields in order; the first failure sticks and names the field.
+class Reader {
+ public:
+  Reader(std::string_view in, std::string_view what) : in_(in), what_(what) {}
+
+  uint64_t Uint(size_t bytes, std::string_view field) {
+    if (!Need(bytes, field)) return 0;
+    uint64_t v = 0;
+    for (size_t i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(in_[at_ + i]);
+    at_ += bytes;
+    return v;
+  }
+  std::string Str(std::string_view field) {
+    auto n = static_cast<size_t>(Uint(4, field));
+    if (!Need(n, field)) return {};
+    std::string s(in_.substr(at_, n));
+    at_ += n;
+    return s;
+  }
+  std::vector<std::string> List(std::string_view field) {
+    auto n = static_cast<size_t>(Uint(4, field));
+    std::vector<std::string> out;
+    if (error_) return out;
+    if (n > kMaxListEntries) {
+      Fail(std::string(field) + " has " + std::to_string(n) + " entries, at most " +
+           std::to_string(kMaxListEntries) + " are allowed");
+      return out;
+    }
+    // Each entry needs at least its 4-byte length: a count the payload
+    // cannot hold is refused before anything is allocated for it.
+    if (n * 4 > in_.size() - at_) {
+      Fail(std::string(field) + ": count " + std::to_string(n) + " exceeds the payload");
+      return out;
+    }
+    for (size_t i = 0; i < n && !error_; ++i) out.push_back(Str(field));
+    return out;
+  }
+  void Fail(std::string why) {
+    if (!error_) error_ = Error(Code::kCorruption, "agent " + std::string(what_) + ": " + why);
+  }
+  // Done() checks that nothing is left over.
+  Status Done() {
+    if (!error_ && at_ != in_.size()) {
+      Fail(std::to_string(in_.size() - at_) + " trailing bytes");
+    }
+    if (error_) return *error_;
+    return OkStatus();
+  }
+
+ private:
+  bool Need(size_t n, std::string_view field) {
+    if (error_) return false;
+    if (in_.size() - at_ < n) {
+      Fail(std::string(field) + " is truncated");
+      return false;
+    }
+    return true;
+  }
+
+  std::string_view in_;
+  std::string_view what_;
+  size_t at_ = 0;
+  std::optional<Error> error_;
+};
+
+bool HasNul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
+
+}  // namespace
+
+std::string EncodeHello(const Hello& m) { return Writer().U64(m.nonce).Take(); }
+
+Result<Hello> DecodeHello(std::string_view p) {
+  Reader r(p, "hello");
+  Hello m{r.Uint(8, "nonce")};
+  BANGER_RETURN_IF_ERROR(r.Done());
+  return m;
+}
+
+std::string EncodeHelloReply(const HelloReply& m) {
+  return Writer().U64(m.nonce).Str(m.agent_version).Take();
+}
+
+Result<HelloReply> DecodeHelloReply(std::string_view p) {
+  Reader r(p, "hello_reply");
+  HelloReply m;
+  m.nonce = r.Uint(8, "nonce");
+  m.agent_version = r.Str("agent_version");
+  BANGER_RETURN_IF_ERROR(r.Done());
+  return m;
+}
+
+std::string EncodeHealthReply(const HealthReply& m) {
+  return Writer()
+      .Str(m.boot_id)
+      .U64(m.uptime_ms)
+      .U32(m.load_centi[0])
+      .U32(m.load_centi[1])
+      .U32(m.load_centi[2])
+      .Take();
+}
+
+Result<HealthReply> DecodeHealthReply(std::string_view p) {
+  Reader r(p, "health_reply");
+  HealthReply m;
+  m.boot_id = r.Str("boot_id");
+  m.uptime_ms = r.Uint(8, "uptime_ms");
+  for (auto& l : m.load_centi) l = static_cast<uint32_t>(r.Uint(4, "load"));
+  BANGER_RETURN_IF_ERROR(r.Done());
+  return m;
+}
+
+std::string EncodeExecStart(const ExecStart& m) {
+  return Writer()
+      .U8(m.pty ? 1 : 0)
+      .U16(m.rows)
+      .U16(m.cols)
+      .Str(m.cwd)
+      .List(m.argv)
+      .List(m.env)
+      .Take();
+}
+
+Result<ExecStart> DecodeExecStart(std::string_view p) {
+  Reader r(p, "exec_start");
+  ExecStart m;
+  auto flags = r.Uint(1, "flags");
+  m.rows = static_cast<uint16_t>(r.Uint(2, "rows"));
+  m.cols = static_cast<uint16_t>(r.Uint(2, "cols"));
+  m.cwd = r.Str("cwd");
+  m.argv = r.List("argv");
+  m.env = r.List("env");
+  if (flags > 1) r.Fail("unknown flags " + std::to_string(flags));
+  m.pty = flags == 1;
+  BANGER_RETURN_IF_ERROR(r.Done());
+  if (m.argv.empty()) return InvalidArgument("agent exec_start: argv is empty");
+  for (const auto& a : m.argv) {
+    if (HasNul(a)) return InvalidArgument("agent exec_start: an argv entry holds a NUL byte");
+  }
+  if (m.argv[0].empty()) return InvalidArgument("agent exec_start: argv[0] is empty");
+  for (const auto& e : m.env) {
+    size_t eq = e.find('=');
+    if (eq == std::string::npos || eq == 0 || HasNul(e)) {
+      return InvalidArgument("agent exec_start: environment entry " + Quote(e) +
+                             " is not NAME=value");
+    }
+  }
+  if (!m.cwd.empty() && (m.cwd[0] != '/' || HasNul(m.cwd))) {
+    return InvalidArgument("agent exec_start: cwd " + Quote(m.cwd) + " is not an absolute path");
+  }
+  if (!m.pty && (m.rows != 0 || m.cols != 0)) {
+    return InvalidArgument("agent exec_start: a window size without a pty");
+  }
+  return m;
+}
+
+std::string EncodeExit(const ExitStatus& m) {
+  return Writer().U8(m.signaled ? 1 : 0).U32(m.code).Take();
+}
+
+Result<ExitStatus> DecodeExit(std::string_view p) {
+  Reader r(p, "exit");
+  auto kind = r.Uint(1, "kind");
+  ExitStatus m{kind == 1, static_cast<uint32_t>(r.Uint(4, "code"))};
+  if (kind > 1) r.Fail("unknown exit kind " + std::to_string(kind));
+  BANGER_RETURN_IF_ERROR(r.Done());
+  if (!m.signaled && m.code > 255) {
+    return Error(Code::kCorruption, "agent exit: exit code " + std::to_string(m.code) + " > 255");
+  }
+  if (m.signaled && (m.code == 0 || m.code > 64)) {
+    return Error(Code::kCorruption, "agent exit: signal " + std::to_string(m.code) + " out of range");
+  }
+  return m;
+}
+
+std::string EncodeWindowSize(const WindowSize& m) { return Writer().U16(m.rows).U16(m.cols).Take(); }
+
+Result<WindowSize> DecodeWindowSize(std::string_view p) {
+  Reader r(p, "resize");
+  WindowSize m;
+  m.rows = static_cast<uint16_t>(r.Uint(2, "rows"));
+  m.cols = static_cast<uint16_t>(r.Uint(2, "cols"));
+  BANGER_RETURN_IF_ERROR(r.Done());
+  return m;
+}
+
+std::string EncodeU32(uint32_t v) { return Writer().U32(v).Take(); }
+
+Result<uint32_t> DecodeU32(std::string_view p, std::string_view what) {
+  Reader r(p, what);
+  auto v = static_cast<uint32_t>(r.Uint(4, "value"));
+  BANGER_RETURN_IF_ERROR(r.Done());
+  return v;
+}
+
+std::string EncodeString(std::string_view s) { return Writer().Str(s).Take(); }
+
+Result<std::string> DecodeString(std::string_view p, std::string_view what) {
+  Reader r(p, what);
+  std::string s = r.Str("text");
+  BANGER_RETURN_IF_ERROR(r.Done());
+  return s;
+}
+
+Result<std::string> DecodeDirectory(std::string_view p) {
+  BANGER_ASSIGN_OR_RETURN(std::string dir, DecodeString(p, "directory"));
+  if (dir.empty() || dir[0] != '/' || HasNul(dir)) {
+    return InvalidArgument("agent: directory " + Quote(dir) + " is not an absolute path");
+  }
+  return dir;
+}
+
+std::string EncodeStringList(const std::vector<std::string>& list) {
+  return Writer().List(list).Take();
+}
+
+Result<std::vector<std::string>> DecodeStringList(std::string_view p, std::string_view what) {
+  Reader r(p, what);
+  auto list = r.List("entries");
+  BANGER_RETURN_IF_ERROR(r.Done());
+  return list;
+}
+
+Status ExpectEmpty(std::string_view p, std::string_view what) {
+  if (!p.empty()) {
+    return Error(Code::kCorruption, "agent " + std::string(what) + ": expected no payload, got " +
+                                        std::to_string(p.size()) + " bytes");
+  }
+  return OkStatus();
+}
+
+}  // namespace banger::agent

@@ -1,0 +1,220 @@
+"""The guest agent end to end: a VM boots under QEMU (inside a network
+namespace the test creates, the engine as an unprivileged user), readiness
+goes through the agent, and `vm exec` runs over it: exit codes, stdout and
+stderr apart, stdin piped, env and cwd, signals forwarded, a terminal
+with its size and a resize; `--via ssh` gives the same answers, and
+file_sync into the running VM copies through the agent."""
+
+import fcntl
+import os
+import pathlib
+import pty
+import select
+import signal
+import struct
+import termios
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import harness  # noqa: E402
+
+SPEC = """
+[settings]
+bridge = "bg0"
+subnet = "172.30.11.0/24"
+""" + harness.artifacts_toml() + """
+[[file_sync]]
+name = "tree"
+host = "tree"
+guest = "/root/tree"
+
+[[vm]]
+name = "web"
+image = "base"
+kernel = "cloud"
+vcpus = 1
+memory = "384M"
+disk = "1G"
+file_sync = ["tree"]
+"""
+
+
+class AgentTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.user = harness.ensure_test_user()
+        cls.scratch = harness.Scratch(owner=cls.user)
+        cls.state = cls.scratch.path / "state"
+        cls.cache = pathlib.Path(harness.CACHE) / "e2e-user"
+        cls.cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["chown", "-R", f"{cls.user.pw_uid}:{cls.user.pw_gid}", str(cls.cache)],
+                       check=True)
+        cls.spec = cls.scratch.write("fleet.toml", SPEC)
+        cls.scratch.write("tree/a.txt", "alpha\n")
+        cls.scratch.write("tree/sub/b.sh", "#!/bin/sh\necho b\n")
+        os.chmod(cls.scratch.path / "tree/sub/b.sh", 0o750)
+        for p in cls.scratch.path.rglob("*"):
+            os.chown(p, cls.user.pw_uid, cls.user.pw_gid)
+        cls.netns = harness.Netns()
+        cls.sock = cls.scratch.path / "helper.sock"
+        cls.env = harness.banger_env(cls.state, {
+            "BANGER_CACHE_DIR": str(cls.cache), "HOME": cls.user.pw_dir,
+            "BANGER_HELPER_SOCKET": str(cls.sock)})
+        cls.helper = harness.Process(
+            ["ip", "netns", "exec", cls.netns.name, harness.BANGER, "helper", "serve",
+             "--owner", str(cls.user.pw_uid), "--socket", str(cls.sock),
+             "--state-dir", str(cls.scratch.path / "helper-state")],
+            log=cls.scratch.path / "helper.log")
+        for _ in range(100):
+            if cls.sock.exists():
+                break
+            time.sleep(0.1)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.banger_cls("apply", "--yes", "-f", str(cls.scratch.write("empty.toml", "")))
+        finally:
+            for pid in harness.vmm_pids_under(cls.state):
+                os.kill(pid, signal.SIGKILL)
+            cls.helper.close()
+            cls.netns.close()
+            cls.scratch.close()
+
+    @classmethod
+    def banger_cls(cls, *args, netns=True, timeout=900, stdin=None):
+        return harness.run_banger(args, cls.env, user=cls.user, timeout=timeout, stdin=stdin,
+                                  netns=cls.netns.name if netns else None)
+
+    def ok(self, *args, **kw):
+        r = self.banger_cls(*args, **kw)
+        self.assertEqual(r.returncode, 0, f"banger {args}:\n{r.stdout}\n{r.stderr}")
+        return r
+
+    def exec(self, via, *argv, stdin=None, opts=()):
+        return self.banger_cls("vm", "exec", "web", "--via", via, *opts, "--", *argv, stdin=stdin)
+
+    def test_agent(self):
+        self.ok("apply", "--yes", "-f", str(self.spec), "--target", "kernel.cloud",
+                "--target", "image.base", netns=False, timeout=1800)
+        r = self.ok("apply", "--yes", "-f", str(self.spec))
+        self.assertIn("guest agent answers", r.stdout)
+        self.assertIn("ssh login works", r.stdout)
+        # The console line the host waits for.
+        console = (self.state / "vms" / "web" / "console.log").read_text(errors="replace")
+        self.assertIn("BANGER-AGENT", console)
+        r = self.exec("agent", "stat", "-c", "%a %u %n", "/root/tree/a.txt", "/root/tree/sub/b.sh")
+        self.assertEqual(r.stdout, "644 0 /root/tree/a.txt\n750 0 /root/tree/sub/b.sh\n", r.stderr)
+
+        for via in ("agent", "ssh"):
+            with self.subTest(via=via):
+                r = self.exec(via, "sh", "-c", "echo out; echo err >&2; exit 3")
+                self.assertEqual((r.returncode, r.stdout, r.stderr), (3, "out\n", "err\n"))
+                r = self.exec(via, "tr", "a-z", "A-Z", stdin="piped through\n")
+                self.assertEqual((r.returncode, r.stdout), (0, "PIPED THROUGH\n"))
+                r = self.exec(via, "sh", "-c", 'printf "%s %s" "$GREETING" "$(pwd)"',
+                              opts=("-e", "GREETING=hi there", "-w", "/etc"))
+                self.assertEqual((r.returncode, r.stdout), (0, "hi there /etc"))
+                self.assertEqual(self.exec(via, "pwd").stdout, "/root\n")
+                self.assertEqual(self.exec(via, "hostname").stdout, "web\n")
+
+        # file_sync into the running VM goes through the agent.
+        self.scratch.write("tree/a.txt", "changed\n")
+        new = self.scratch.write("tree/new.txt", "new\n")
+        os.chmod(new, 0o600)
+        for p in (self.scratch.path / "tree").rglob("*"):
+            os.chown(p, self.user.pw_uid, self.user.pw_gid)
+        r = self.ok("apply", "--yes", "-f", str(self.spec))
+        self.assertIn("copying files through the guest agent", r.stdout)
+        r = self.exec("agent", "sh", "-c", "cat /root/tree/a.txt; stat -c '%a %u' /root/tree/new.txt; "
+                      "ls -A /root/tree")
+        self.assertEqual(r.stdout, "changed\n600 0\na.txt\nnew.txt\nsub\n", r.stderr)
+
+        # Over the agent only: no SSH session is made. With sshd stopped,
+        # auto still works and --via ssh cannot.
+        self.ok("vm", "exec", "web", "--via", "agent", "--", "systemctl", "stop", "ssh.service")
+        r = self.exec("auto", "sh", "-c", "echo $((6 * 7))")
+        self.assertEqual((r.returncode, r.stdout), (0, "42\n"), r.stderr)
+        self.assertNotEqual(self.exec("ssh", "true").returncode, 0)
+        self.ok("vm", "exec", "web", "--via", "agent", "--", "systemctl", "start", "ssh.service")
+
+        # A command that cannot run, and one killed by a signal.
+        r = self.exec("agent", "no-such-command")
+        self.assertEqual(r.returncode, 127)
+        self.assertIn("no-such-command", r.stderr)
+        self.assertEqual(self.exec("agent", "sh", "-c", "kill -9 $$").returncode, 137)
+
+        # SIGTERM to `vm exec` reaches the guest process group, the
+        # background sleep too: as over SSH, the run ends only when nothing
+        # holds its output open. "waiting" comes once sleep has replaced the
+        # forked shell, which would otherwise take the signal as a trap.
+        argv = ["ip", "netns", "exec", self.netns.name, "setpriv",
+                f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--init-groups",
+                "--", harness.BANGER, "vm", "exec", "web", "--via", "agent", "--", "sh", "-c",
+                "trap 'echo got TERM; exit 5' TERM; sleep 60 & "
+                "until [ \"$(cat /proc/$!/comm)\" = sleep ]; do :; done; echo waiting; wait"]
+        proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL)
+        try:
+            self.assertEqual(proc.stdout.readline(), "waiting\n")
+            # The banger process itself (the last exec in the chain).
+            os.kill(proc.pid, signal.SIGTERM)
+            out, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertEqual(out, "got TERM\n")
+        self.assertEqual(proc.returncode, 5)
+
+        # A terminal: the guest sees this one's size, and a resize follows.
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execve("/usr/bin/ip", ["ip", "netns", "exec", self.netns.name, "setpriv",
+                                      f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}",
+                                      "--init-groups", "--", harness.BANGER, "vm", "exec", "-t",
+                                      "web", "--", "sh", "-c",
+                                      "tty; stty size; read line; stty size; echo got:$line"],
+                      self.env)
+        try:
+            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 99, 0, 0))
+            out = b""
+            deadline = time.monotonic() + 60
+            resized = False
+            while time.monotonic() < deadline and b"got:" not in out:
+                if select.select([fd], [], [], 0.5)[0]:
+                    try:
+                        out += os.read(fd, 4096)
+                    except OSError:
+                        break
+                if b"33 99" in out and not resized:
+                    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+                    os.kill(pid, signal.SIGWINCH)
+                    time.sleep(1)
+                    os.write(fd, b"hello\r")
+                    resized = True
+            if b"got:" not in out:
+                os.kill(pid, signal.SIGKILL)  # the banger process we started
+            _, status = os.waitpid(pid, 0)
+        finally:
+            os.close(fd)
+        text = out.decode(errors="replace")
+        self.assertRegex(text, r"/dev/pts/\d+\r\n33 99\r\n")
+        self.assertIn("40 120\r\ngot:hello", text)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+
+        # `vm stop` asks the guest's init to power off through the agent:
+        # a clean power-off even with sshd down.
+        self.ok("vm", "exec", "web", "--via", "agent", "--", "systemctl", "stop", "ssh.service")
+        t0 = time.monotonic()
+        self.ok("vm", "stop", "web")
+        print(f"\nvm stop through the agent: {time.monotonic() - t0:.1f}s", file=sys.stderr)
+        console = (self.state / "vms" / "web" / "console.log").read_text(errors="replace")
+        self.assertIn("reboot: Power down", console)
+
+
+if __name__ == "__main__":
+    unittest.main()
