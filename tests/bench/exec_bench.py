@@ -41,18 +41,11 @@ def main():
     state = scratch.path / "state"
     spec = scratch.write("bench.toml", SPEC)
     netns = harness.Netns(prefix="bgbench")
-    sock = scratch.path / "helper.sock"
+    helper, sock = harness.start_helper(netns, 0, scratch)
     env = harness.banger_env(state, {"BANGER_HELPER_SOCKET": str(sock),
                                      "BANGER_CACHE_DIR": os.environ.get(
                                          "BANGER_CACHE_DIR", "/var/cache/banger")})
-    helper = harness.Process(["ip", "netns", "exec", netns.name, harness.BANGER, "helper",
-                              "serve", "--owner", "0", "--socket", str(sock), "--state-dir",
-                              str(scratch.path / "helper-state")])
     try:
-        for _ in range(100):
-            if sock.exists():
-                break
-            time.sleep(0.1)
         harness.run_banger(["apply", "--yes", "-f", str(spec), "--target", "kernel.cloud",
                             "--target", "image.base"], env, timeout=3600, check=True)
         harness.run_banger(["apply", "--yes", "-f", str(spec)], env, netns=netns.name,

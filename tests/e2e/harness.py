@@ -136,6 +136,32 @@ class Process:
             self.log.close()
 
 
+def user_cache(user):
+    """The download cache the unprivileged test user builds into (shared by
+    the tests that run the engine as that user), owned by it."""
+    cache = pathlib.Path(CACHE) / "e2e-user"
+    cache.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(cache)], check=True)
+    return cache
+
+
+def start_helper(netns, owner_uid, scratch):
+    """The root helper for `owner_uid`, serving a socket in `scratch` from
+    inside the namespace `netns`; returns (Process, socket path) once the
+    socket exists."""
+    sock = scratch.path / "helper.sock"
+    helper = Process(
+        ["ip", "netns", "exec", netns.name, BANGER, "helper", "serve",
+         "--owner", str(owner_uid), "--socket", str(sock),
+         "--state-dir", str(scratch.path / "helper-state")],
+        log=scratch.path / "helper.log")
+    for _ in range(100):
+        if sock.exists():
+            break
+        time.sleep(0.1)
+    return helper, sock
+
+
 def vmm_pids_under(directory):
     """PIDs of processes whose command line mentions `directory` (our own
     state dir, so only VMMs this test started)."""

@@ -74,10 +74,7 @@ class VmTest(unittest.TestCase):
         cls.user = harness.ensure_test_user()
         cls.scratch = harness.Scratch(owner=cls.user)
         cls.state = cls.scratch.path / "state"
-        cls.cache = pathlib.Path(harness.CACHE) / "e2e-user"
-        cls.cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["chown", "-R", f"{cls.user.pw_uid}:{cls.user.pw_gid}", str(cls.cache)],
-                       check=True)
+        cls.cache = harness.user_cache(cls.user)
         cls.spec = cls.scratch.write("fleet.toml", SPEC)
         cls.scratch.write("note.txt", "synced\n")
         for p in cls.scratch.path.iterdir():
@@ -114,19 +111,10 @@ class VmTest(unittest.TestCase):
             ["ip", "netns", "exec", cls.netns.name, "/usr/bin/python3", "-m", "http.server",
              "8080", "--bind", OUTSIDE, "--directory", str(cls.scratch.path)],
             log=cls.scratch.path / "web.log")
-        cls.sock = cls.scratch.path / "helper.sock"
+        cls.helper, cls.sock = harness.start_helper(cls.netns, cls.user.pw_uid, cls.scratch)
         cls.env = harness.banger_env(cls.state, {
             "BANGER_CACHE_DIR": str(cls.cache), "HOME": cls.user.pw_dir,
             "BANGER_HELPER_SOCKET": str(cls.sock), "BANGER_TAP_POOL": "2"})
-        cls.helper = harness.Process(
-            ["ip", "netns", "exec", cls.netns.name, harness.BANGER, "helper", "serve",
-             "--owner", str(cls.user.pw_uid), "--socket", str(cls.sock),
-             "--state-dir", str(cls.scratch.path / "helper-state")],
-            log=cls.scratch.path / "helper.log")
-        for _ in range(100):
-            if cls.sock.exists():
-                break
-            time.sleep(0.1)
         # Foreign rules that must survive untouched.
         subprocess.run(["ip", "netns", "exec", cls.netns.name, "nft", "add", "table", "inet",
                         "someone-else"], check=True)
