@@ -84,7 +84,13 @@ void AddApplyCommand(CLI::App& app, Console& console, Command& command) {
                   "apply only this address (e.g. image.base) and what it depends on; repeatable");
   cmd->add_option("--parallelism", args->options.parallelism, "steps run at once")
       ->check(CLI::Range(1, 64));
-  cmd->callback([&console, &command, args] {
+  auto daemon_wait = std::make_shared<int>(60);
+  cmd->add_option("--daemon-wait", *daemon_wait,
+                  "seconds to wait for the banger daemon to finish its cycle when it holds "
+                  "the state dir (default 60; another apply is refused at once)")
+      ->check(CLI::Range(0, 3600));
+  cmd->callback([&console, &command, args, daemon_wait] {
+    args->options.daemon_lock_wait = std::chrono::seconds(*daemon_wait);
     command.run = [&console, args] { return RunApply(console, *args); };
   });
 }
