@@ -42,6 +42,7 @@ int Main(int argc, char** argv) {
   AddVmLogsCommand(vm, console, command);
   AddVmLifecycleCommands(vm, console, command);
   AddVmAccessCommands(vm, console, command);
+  AddVmWorkspaceCommands(vm, console, command);
   AddSshConfigCommand(app, console, command);
   AddCompletionCommand(app, console, command);
   try {
