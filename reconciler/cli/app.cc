@@ -43,6 +43,7 @@ int Main(int argc, char** argv) {
   AddVmLifecycleCommands(vm, console, command);
   AddVmAccessCommands(vm, console, command);
   AddVmWorkspaceCommands(vm, console, command);
+  AddVmRunCommand(vm, console, command);
   AddSshConfigCommand(app, console, command);
   AddCompletionCommand(app, console, command);
   try {
