@@ -122,4 +122,23 @@ Result<int> RunExec(AgentClient& client, const ExecRun& run) {
   }
 }
 
+Status RequestPoweroff(const model::VmHandles& handles, std::chrono::milliseconds connect_timeout) {
+  auto endpoint = EndpointFor(handles);
+  if (!endpoint.ok()) return Error(Code::kUnavailable, endpoint.error().message());
+  auto client = AgentClient::Connect(*endpoint, Clock::now() + connect_timeout);
+  if (!client.ok()) return Error(Code::kUnavailable, client.error().message());
+  ExecRun run;
+  run.request.argv = {"/usr/lib/banger/poweroff.sh"};
+  std::string err;
+  run.err = [&](std::string_view d) { err.append(d.substr(0, 512)); };
+  run.deadline = Clock::now() + std::chrono::seconds(10);
+  auto code = RunExec(*client, run);
+  // The guest may go down before the exit status makes it out.
+  if (!code.ok() && code.error().code() == Code::kUnavailable) return OkStatus();
+  if (!code.ok()) return code.error();
+  if (*code != 0)
+    return Error(Code::kIo, "poweroff.sh in the guest exited " + std::to_string(*code) + ": " + err);
+  return OkStatus();
+}
+
 }  // namespace banger::agentclient

@@ -36,4 +36,9 @@ struct ExecRun {
 // process or the connection breaks.
 Result<int> RunExec(AgentClient& client, const ExecRun& run);
 
+// Asks the guest's init to power off through the agent
+// (/usr/lib/banger/poweroff.sh, which knows systemd and banger's busybox
+// init). kUnavailable when no agent answers within `connect_timeout`.
+Status RequestPoweroff(const model::VmHandles& handles, std::chrono::milliseconds connect_timeout);
+
 }  // namespace banger::agentclient

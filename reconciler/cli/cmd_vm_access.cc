@@ -130,7 +130,9 @@ void AddVmAccessCommands(CLI::App* vm, Console& console, Command& command) {
   exec->add_option("--via", exec_args->via,
                    "transport: auto (agent, else SSH), agent, or ssh")
       ->default_val("auto");
-  exec->add_option("-e,--env", exec_args->env, "NAME=value for the command (repeatable)");
+  // One value per -e, so `-e A=1 web -- cmd` leaves `web` to the name.
+  exec->add_option("-e,--env", exec_args->env, "NAME=value for the command (repeatable)")
+      ->allow_extra_args(false);
   exec->add_option("-w,--workdir", exec_args->cwd, "absolute directory to run in (default /root)");
   exec->add_flag("-t,--tty", exec_args->tty,
                  "run on a terminal in the guest (agent only), this one in raw mode; "

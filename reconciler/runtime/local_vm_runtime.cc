@@ -4,6 +4,9 @@
 
 #include <cstdio>
 
+#include "reconciler/agent/agent_client.h"
+#include "reconciler/agent/agent_exec.h"
+#include "reconciler/agent/agent_guest_files.h"
 #include "reconciler/disk/cow.h"
 #include "reconciler/disk/cow_method.h"
 #include "reconciler/disk/fs_probe.h"
@@ -12,8 +15,6 @@
 #include "reconciler/kernel/file_kernel_store.h"
 #include "reconciler/os/fs.h"
 #include "reconciler/runtime/boot_config.h"
-#include "reconciler/agent/agent_client.h"
-#include "reconciler/agent/agent_guest_files.h"
 #include "reconciler/runtime/console_ready.h"
 #include "reconciler/runtime/work_disk_provision.h"
 #include "reconciler/store/handles_file.h"
@@ -271,10 +272,12 @@ Status LocalVmRuntime::Stop(const model::VmRecord& record, apply::StepProgress& 
     vmm::VmmDriver* driver = DriverNamed(handles->vmm);
     if (!driver) return Internal("vm " + Quote(name) + " runs under unknown vmm " + Quote(handles->vmm));
     progress.Note("shutting down");
-    // Guests without logind ignore the ACPI power button; asking init over
-    // SSH first makes the shutdown clean and quick. The driver's own
-    // shutdown then waits for the exit (or kills after the grace period).
-    if (options_.access && !record.ip.empty())
+    // Guests without logind ignore the ACPI power button; asking init
+    // first (through the agent, else over SSH) makes the shutdown clean and
+    // quick. The driver's own shutdown then waits for the exit (or kills
+    // after the grace period).
+    Status asked = agentclient::RequestPoweroff(*handles, std::chrono::seconds(2));
+    if (!asked.ok() && options_.access && !record.ip.empty())
       (void)options_.access->RequestPoweroff(name, record.ip);
     BANGER_RETURN_IF_ERROR(driver->Shutdown(*handles, options_.stop_grace));
   } else if (!handles->jail.empty()) {

@@ -1,12 +1,18 @@
 """The guest agent end to end: a VM boots under QEMU (inside a network
 namespace the test creates, the engine as an unprivileged user), readiness
 goes through the agent, and `vm exec` runs over it: exit codes, stdout and
-stderr apart, stdin piped, env and cwd, signals forwarded; `--via ssh`
-gives the same answers, and file_sync copies through the agent."""
+stderr apart, stdin piped, env and cwd, signals forwarded, a terminal
+with its size and a resize; `--via ssh` gives the same answers, and
+file_sync into the running VM copies through the agent."""
 
+import fcntl
 import os
 import pathlib
+import pty
+import select
 import signal
+import struct
+import termios
 import subprocess
 import sys
 import time
@@ -163,6 +169,51 @@ class AgentTest(unittest.TestCase):
                 proc.wait()
         self.assertEqual(out, "got TERM\n")
         self.assertEqual(proc.returncode, 5)
+
+        # A terminal: the guest sees this one's size, and a resize follows.
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execve("/usr/bin/ip", ["ip", "netns", "exec", self.netns.name, "setpriv",
+                                      f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}",
+                                      "--init-groups", "--", harness.BANGER, "vm", "exec", "-t",
+                                      "web", "--", "sh", "-c",
+                                      "tty; stty size; read line; stty size; echo got:$line"],
+                      self.env)
+        try:
+            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 99, 0, 0))
+            out = b""
+            deadline = time.monotonic() + 60
+            resized = False
+            while time.monotonic() < deadline and b"got:" not in out:
+                if select.select([fd], [], [], 0.5)[0]:
+                    try:
+                        out += os.read(fd, 4096)
+                    except OSError:
+                        break
+                if b"33 99" in out and not resized:
+                    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+                    os.kill(pid, signal.SIGWINCH)
+                    time.sleep(1)
+                    os.write(fd, b"hello\r")
+                    resized = True
+            if b"got:" not in out:
+                os.kill(pid, signal.SIGKILL)  # the banger process we started
+            _, status = os.waitpid(pid, 0)
+        finally:
+            os.close(fd)
+        text = out.decode(errors="replace")
+        self.assertRegex(text, r"/dev/pts/\d+\r\n33 99\r\n")
+        self.assertIn("40 120\r\ngot:hello", text)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+
+        # `vm stop` asks the guest's init to power off through the agent:
+        # a clean power-off even with sshd down.
+        self.ok("vm", "exec", "web", "--via", "agent", "--", "systemctl", "stop", "ssh.service")
+        t0 = time.monotonic()
+        self.ok("vm", "stop", "web")
+        print(f"\nvm stop through the agent: {time.monotonic() - t0:.1f}s", file=sys.stderr)
+        console = (self.state / "vms" / "web" / "console.log").read_text(errors="replace")
+        self.assertIn("reboot: Power down", console)
 
 
 if __name__ == "__main__":
