@@ -98,6 +98,7 @@ bench: deps build
 	BANGER_BIN=$(BANGER) /usr/bin/python3 tests/bench/boot_bench.py
 	/usr/bin/python3 tests/bench/oci_bench.py --banger $(BANGER)
 	BANGER_BIN=$(BANGER) /usr/bin/python3 tests/bench/exec_bench.py
+	BANGER_BIN=$(BANGER) /usr/bin/python3 tests/bench/workspace_bench.py
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

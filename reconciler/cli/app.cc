@@ -42,6 +42,8 @@ int Main(int argc, char** argv) {
   AddVmLogsCommand(vm, console, command);
   AddVmLifecycleCommands(vm, console, command);
   AddVmAccessCommands(vm, console, command);
+  AddVmWorkspaceCommands(vm, console, command);
+  AddVmRunCommand(vm, console, command);
   AddSshConfigCommand(app, console, command);
   AddSystemCommand(app, console, command);
   AddCompletionCommand(app, console, command);

@@ -44,6 +44,8 @@ void AddArtifactCommands(CLI::App& app, Console& console, Command& command);
 void AddImagePullCommand(CLI::App* image, Console& console, Command& command);
 void AddHelperCommand(CLI::App& app, Console& console, Command& command);
 void AddVmAccessCommands(CLI::App* vm, Console& console, Command& command);
+void AddVmWorkspaceCommands(CLI::App* vm, Console& console, Command& command);
+void AddVmRunCommand(CLI::App* vm, Console& console, Command& command);
 void AddSshConfigCommand(CLI::App& app, Console& console, Command& command);
 void AddDoctorCommand(CLI::App& app, Console& console, Command& command);
 void AddVersionCommand(CLI::App& app, Console& console, Command& command);

@@ -20,9 +20,12 @@ CACHE = os.environ.get("BANGER_CACHE_DIR", "/var/cache/banger-test")
 TEST_USER = "banger-test"
 
 
-def artifacts_toml(image="base"):
+def artifacts_toml(image="base", extra_packages=()):
     """The kernel ("cloud", Debian's cloud kernel package) and debootstrap
-    image the VM tests boot; one recipe, so its download is cached once."""
+    image the VM tests boot; one recipe, so its download is cached once.
+    `extra_packages` makes a second recipe (cached on its own, one more
+    debootstrap the first time), e.g. git for the workspace tests."""
+    include = ", ".join(f'"{p}"' for p in ["openssh-server", "iproute2", *extra_packages])
     return f"""
 [[kernel]]
 name = "cloud"
@@ -30,7 +33,7 @@ deb = "linux-image-cloud-amd64"
 
 [[image]]
 name = "{image}"
-debootstrap = {{ suite = "bookworm", include = ["openssh-server", "iproute2"] }}
+debootstrap = {{ suite = "bookworm", include = [{include}] }}
 """
 
 
