@@ -47,8 +47,13 @@ void RouteVmDomainWith(CommandRunner& runner, const std::string& bridge,
   if (!PathExists("/run/systemd/resolve/io.systemd.Resolve")) return;
   const std::string resolvectl = FindProgram("resolvectl");
   if (resolvectl.empty()) return;
-  for (std::vector<std::string> argv : {std::vector<std::string>{resolvectl, "dns", bridge, address},
-                                        std::vector<std::string>{resolvectl, "domain", bridge, "~vm"}}) {
+  // The routing domain and "no default route" go first: a link with a DNS
+  // server and neither would, even briefly, get every name, and the bridge
+  // resolver forwards what is not .vm back to the host's resolver.
+  for (std::vector<std::string> argv :
+       {std::vector<std::string>{resolvectl, "domain", bridge, "~vm"},
+        std::vector<std::string>{resolvectl, "default-route", bridge, "false"},
+        std::vector<std::string>{resolvectl, "dns", bridge, address}}) {
     ExecRequest req;
     req.argv = std::move(argv);
     req.timeout = std::chrono::seconds(5);

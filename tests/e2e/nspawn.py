@@ -28,6 +28,8 @@ PACKAGES = [
     "libtomlplusplus3",
     # What the helper runs.
     "iproute2", "nftables", "dnsmasq-base", "procps",
+    # The host-side route of *.vm the helper sets up where resolved runs.
+    "systemd-resolved",
     # What the daemon runs: the VMM, checked under the daemon unit's sandbox.
     "qemu-system-x86",
 ]
