@@ -169,6 +169,12 @@ class SystemUnitsTest(unittest.TestCase):
         # resolver, which forwards them to the host's (here: resolved).
         status = c.run(["resolvectl", "status", "bgsys0"]).stdout
         self.assertIn("-DefaultRoute", status)
+        # resolved gives the link a DNS scope once it sees carrier (a tap
+        # just made needs a moment on the bridge).
+        deadline = time.monotonic() + 10
+        while not re.search(r"Current Scopes: DNS", status) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            status = c.run(["resolvectl", "status", "bgsys0"]).stdout
         start = time.monotonic()
         query = c.run(["resolvectl", "query", "--cache=no", "web.vm"], check=False)
         took = time.monotonic() - start
@@ -292,7 +298,22 @@ class SystemUnitsTest(unittest.TestCase):
             time.sleep(0.5)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)  # needs banger daemon
         self.assertTrue(status["dns"][0]["answering"], status["dns"])
-        # ... and the host resolves the VM's name through resolved again.
+        # ... and the host resolves the VM's name through resolved again,
+        # also after resolved restarts (it keeps the link's settings).
+        self.check_host_names(c)
+        c.run(["systemctl", "restart", "systemd-resolved.service"])
+        self.check_host_names(c)
+        close_taps()
+        # A bridge removed behind the helper's back and made again is a new
+        # link to resolved: ensure_bridge routes ~vm to it again.
+        c.run(["ip", "link", "del", "bgsys0"])
+        self.assertNotIn("vm", c.run(["resolvectl", "domain"]).stdout)
+        answers = helper_call(c, [
+            {"op": "ensure_bridge", "name": "bgsys0", "address": "10.77.0.1/24"},
+            {"op": "create_tap", "name": "bgsys0t1", "bridge": "bgsys0"},
+        ], fds=tap_fds)
+        for answer in answers:
+            self.assertTrue(answer["ok"], answers)
         self.check_host_names(c)
         close_taps()
 
