@@ -90,6 +90,9 @@ class HelperService {
   // with the names the helper holds for it. The caller holds mu_.
   Result<BridgeResolver*> EnsureResolver(const BridgeRecord& bridge);
   std::string resolver_dir() const;
+  // Routes ~vm to the bridge's resolver unless resolved was already told
+  // for this very link (ifindex) and address: a bridge removed and made
+  // again is a new link resolved knows nothing about.
   void RouteVmDomain(const std::string& bridge, const std::string& address);
 
   // Kills the recorded jailer if it still runs and removes its directory;
@@ -105,6 +108,8 @@ class HelperService {
   // Per bridge: VM name -> address, and the dnsmasq answering them.
   std::map<std::string, std::map<std::string, std::string>> names_;
   std::map<std::string, std::unique_ptr<BridgeResolver>> resolvers_;
+  // Per bridge: the link index and address resolved last routed ~vm to.
+  std::map<std::string, std::pair<unsigned, std::string>> routed_;
 };
 
 }  // namespace banger::helper

@@ -2,6 +2,7 @@
 // holds the names per bridge, writes them as dnsmasq's hosts file and
 // signals it. The hosts file is also how names survive a helper restart:
 // it is read back when the bridge's resolver starts again.
+#include <net/if.h>
 #include <sys/stat.h>
 
 #include <sstream>
@@ -42,18 +43,26 @@ std::map<std::string, std::string> ReadHostsFile(const std::string& path) {
 // ~vm domain to this bridge's resolver for the bridge link, so `ssh web.vm`
 // works on the host. Best effort: without resolved (or resolvectl) the
 // guests still resolve, and `banger doctor` says how to point the host.
-void RouteVmDomainWith(CommandRunner& runner, const std::string& bridge,
+// Returns whether resolved took all of it.
+bool RouteVmDomainWith(CommandRunner& runner, const std::string& bridge,
                        const std::string& address) {
-  if (!PathExists("/run/systemd/resolve/io.systemd.Resolve")) return;
+  if (!PathExists("/run/systemd/resolve/io.systemd.Resolve")) return false;
   const std::string resolvectl = FindProgram("resolvectl");
-  if (resolvectl.empty()) return;
-  for (std::vector<std::string> argv : {std::vector<std::string>{resolvectl, "dns", bridge, address},
-                                        std::vector<std::string>{resolvectl, "domain", bridge, "~vm"}}) {
+  if (resolvectl.empty()) return false;
+  // The routing domain and "no default route" go first: a link with a DNS
+  // server and neither would, even briefly, get every name, and the bridge
+  // resolver forwards what is not .vm back to the host's resolver.
+  for (std::vector<std::string> argv :
+       {std::vector<std::string>{resolvectl, "domain", bridge, "~vm"},
+        std::vector<std::string>{resolvectl, "default-route", bridge, "false"},
+        std::vector<std::string>{resolvectl, "dns", bridge, address}}) {
     ExecRequest req;
     req.argv = std::move(argv);
     req.timeout = std::chrono::seconds(5);
-    (void)runner.Run(req);
+    auto done = runner.Run(req);
+    if (!done.ok() || !done->success()) return false;
   }
+  return true;
 }
 
 std::string AddressOnly(const std::string& cidr) { return cidr.substr(0, cidr.find('/')); }
@@ -61,7 +70,13 @@ std::string AddressOnly(const std::string& cidr) { return cidr.substr(0, cidr.fi
 }  // namespace
 
 void HelperService::RouteVmDomain(const std::string& bridge, const std::string& address) {
-  RouteVmDomainWith(runner(), bridge, address);
+  const unsigned index = if_nametoindex(bridge.c_str());
+  if (index == 0) return;  // no link to route for; ensure_bridge makes it
+  const std::pair<unsigned, std::string> link{index, address};
+  auto it = routed_.find(bridge);
+  if (it != routed_.end() && it->second == link) return;
+  // A failure (resolved not running or refusing) is retried next time.
+  if (RouteVmDomainWith(runner(), bridge, address)) routed_[bridge] = link;
 }
 
 std::string HelperService::resolver_dir() const { return JoinPath(config_.state_dir, "dns"); }
@@ -69,8 +84,10 @@ std::string HelperService::resolver_dir() const { return JoinPath(config_.state_
 Result<BridgeResolver*> HelperService::EnsureResolver(const BridgeRecord& bridge) {
   auto it = resolvers_.find(bridge.name);
   if (it != resolvers_.end() && it->second->Alive() &&
-      it->second->config().listen_address == AddressOnly(bridge.address))
+      it->second->config().listen_address == AddressOnly(bridge.address)) {
+    RouteVmDomain(bridge.name, it->second->config().listen_address);
     return it->second.get();
+  }
   if (it != resolvers_.end()) resolvers_.erase(it);  // dead or readdressed: start afresh
   ResolverConfig config;
   config.bridge = bridge.name;

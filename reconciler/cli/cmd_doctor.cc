@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "reconciler/cli/cli.h"
@@ -145,9 +146,42 @@ void CheckHelper(Report& r) {
 // Guests resolve <vm>.vm through their bridge's resolver; the host needs a
 // route for the .vm domain to it, which the helper sets where
 // systemd-resolved runs.
+// The links resolved routes ~vm on, read from `resolvectl domain` lines
+// ("Link 4 (br0): ~vm"); empty when it cannot say.
+std::vector<std::string> VmRoutedLinks(const std::string& resolvectl) {
+  ExecRequest req;
+  req.argv = {resolvectl, "domain"};
+  req.timeout = std::chrono::seconds(5);
+  auto done = SystemRunner().Run(req);
+  std::vector<std::string> links;
+  if (!done.ok() || !done->success()) return links;
+  std::istringstream lines(done->out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const size_t open = line.find(" ("), close = line.find("):");
+    if (line.rfind("Link ", 0) != 0 || open == std::string::npos || close == std::string::npos ||
+        close < open)
+      continue;
+    std::istringstream domains(line.substr(close + 2));
+    for (std::string d; domains >> d;)
+      if (d == "~vm") links.push_back(line.substr(open + 2, close - open - 2));
+  }
+  return links;
+}
+
 void CheckHostNames(Report& r) {
-  if (PathExists("/run/systemd/resolve/io.systemd.Resolve") && !FindProgram("resolvectl").empty()) {
-    r.Ok("host names", "systemd-resolved runs: the helper routes ~vm to each bridge's resolver");
+  const std::string resolvectl = FindProgram("resolvectl");
+  if (PathExists("/run/systemd/resolve/io.systemd.Resolve") && !resolvectl.empty()) {
+    const std::vector<std::string> links = VmRoutedLinks(resolvectl);
+    std::string detail = "systemd-resolved runs: ";
+    if (links.empty()) {
+      detail += "no link routes ~vm yet (the helper routes each bridge it makes to its resolver)";
+    } else {
+      detail += "~vm is routed to";
+      for (const auto& link : links) detail += " " + link;
+      detail += " (a bridge answers while a VM runs on it)";
+    }
+    r.Ok("host names", detail);
     return;
   }
   r.Warn("host names", "systemd-resolved is not running, so the host does not resolve <vm>.vm "

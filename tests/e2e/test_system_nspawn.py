@@ -42,9 +42,11 @@ def exposure(container, unit):
     return float(m.group(1)), out
 
 
-def helper_call(container, requests):
+def helper_call(container, requests, fds=None):
     """Sends requests to the installed helper's socket (as root, which the
-    helper admits) and returns the decoded answers."""
+    helper admits) and returns the decoded answers. A tap fd an answer
+    carries is closed, or appended to `fds` when given (the caller closes
+    it)."""
     path = container.path(f"/run/banger/helper-{OWNER_UID}.sock")
     answers = []
     with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
@@ -53,9 +55,13 @@ def helper_call(container, requests):
         for request in requests:
             s.send(json.dumps(request).encode())
             msg, ancdata, _, _ = s.recvmsg(65536, socket.CMSG_SPACE(4))
-            for level, kind, data in ancdata:  # a tap fd: close our copy
+            for level, kind, data in ancdata:
                 if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                    os.close(int.from_bytes(data[:4], sys.byteorder))
+                    fd = int.from_bytes(data[:4], sys.byteorder)
+                    if fds is None:
+                        os.close(fd)
+                    else:
+                        fds.append(fd)
             answers.append(json.loads(msg))
     return answers
 
@@ -151,6 +157,39 @@ class SystemUnitsTest(unittest.TestCase):
         proc = self.container.run(["banger", "system", "status", "--json"], check=False)
         return json.loads(proc.stdout), proc
 
+    def check_host_names(self, c):
+        """systemd-resolved routes the vm domain, and only it, to the
+        bridge's resolver: the host (not just guests) resolves web.vm,
+        through resolved's API and through the stub /etc/resolv.conf names."""
+        self.assertEqual(c.run(["resolvectl", "domain", "bgsys0"]).stdout.split(":", 1)[1].split(),
+                         ["~vm"])
+        self.assertEqual(c.run(["resolvectl", "dns", "bgsys0"]).stdout.split(":", 1)[1].split(),
+                         ["10.77.0.1"])
+        # Not a default route: other names never go to the bridge's
+        # resolver, which forwards them to the host's (here: resolved).
+        status = c.run(["resolvectl", "status", "bgsys0"]).stdout
+        self.assertIn("-DefaultRoute", status)
+        # resolved gives the link a DNS scope once it sees carrier (a tap
+        # just made needs a moment on the bridge).
+        deadline = time.monotonic() + 10
+        while not re.search(r"Current Scopes: DNS", status) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            status = c.run(["resolvectl", "status", "bgsys0"]).stdout
+        start = time.monotonic()
+        query = c.run(["resolvectl", "query", "--cache=no", "web.vm"], check=False)
+        took = time.monotonic() - start
+        print(f"resolvectl query web.vm: {took * 1000:.0f} ms: {query.stdout.strip()}")
+        self.assertEqual(query.returncode, 0, query.stdout + query.stderr + status)
+        self.assertRegex(query.stdout, r"web\.vm: 10\.77\.0\.2\b")
+        start = time.monotonic()
+        hosts = c.run(["getent", "hosts", "web.vm"], check=False)
+        took = time.monotonic() - start
+        print(f"getent hosts web.vm (stub 127.0.0.53): {took * 1000:.0f} ms: {hosts.stdout.strip()}")
+        self.assertEqual(hosts.stdout.split()[:2], ["10.77.0.2", "web.vm"], hosts.stderr)
+        doctor = c.run(["banger", "doctor"], user=OWNER, check=False).stdout
+        self.assertRegex(doctor, r"ok +host names: systemd-resolved runs: ~vm is routed to bgsys0 ",
+                         doctor)
+
     def test_install_restart_kill_uninstall(self):
         c = self.container = nspawn.Container(self.scratch, self.netns.name)
         c.prepare(["useradd", "--create-home", "--uid", str(OWNER_UID), OWNER])
@@ -197,6 +236,15 @@ class SystemUnitsTest(unittest.TestCase):
 
         # Every kind of helper operation works under the unit's hardening,
         # in the container's (the test's) network namespace.
+        # The tap's fd stays open as a VM's VMM holds it: the tap and so the
+        # bridge have carrier, without which resolved gives the bridge link
+        # no DNS scope and routes no name to it.
+        tap_fds = []
+
+        def close_taps():
+            while tap_fds:
+                os.close(tap_fds.pop())
+        self.addCleanup(close_taps)
         answers = helper_call(c, [
             {"op": "ensure_bridge", "name": "bgsys0", "address": "10.77.0.1/24"},
             {"op": "create_tap", "name": "bgsys0t0", "bridge": "bgsys0"},
@@ -205,10 +253,12 @@ class SystemUnitsTest(unittest.TestCase):
             {"op": "ports_set", "vm": "web", "address": "10.77.0.2",
              "ports": [{"host_address": "127.0.0.1", "host_port": 2222, "proto": "tcp",
                         "guest_port": 22}]},
-        ])
+        ], fds=tap_fds)
         for answer in answers:
             self.assertTrue(answer["ok"], answers)
         self.assertIn("bgsys0t0", c.run(["ip", "-br", "link"]).stdout)
+        self.assertEqual(len(tap_fds), 1, answers)
+        self.check_host_names(c)
         self.assertIn("table ip banger", c.run(["nft", "list", "tables"]).stdout)
         dnsmasq = c.run(["ps", "-o", "user=,args=", "-C", "dnsmasq"]).stdout
         self.assertIn("nobody", dnsmasq)
@@ -249,6 +299,24 @@ class SystemUnitsTest(unittest.TestCase):
             time.sleep(0.5)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)  # needs banger daemon
         self.assertTrue(status["dns"][0]["answering"], status["dns"])
+        # ... and the host resolves the VM's name through resolved again,
+        # also after resolved restarts (it keeps the link's settings).
+        self.check_host_names(c)
+        c.run(["systemctl", "restart", "systemd-resolved.service"])
+        self.check_host_names(c)
+        close_taps()
+        # A bridge removed behind the helper's back and made again is a new
+        # link to resolved: ensure_bridge routes ~vm to it again.
+        c.run(["ip", "link", "del", "bgsys0"])
+        self.assertNotIn("vm", c.run(["resolvectl", "domain"]).stdout)
+        answers = helper_call(c, [
+            {"op": "ensure_bridge", "name": "bgsys0", "address": "10.77.0.1/24"},
+            {"op": "create_tap", "name": "bgsys0t1", "bridge": "bgsys0"},
+        ], fds=tap_fds)
+        for answer in answers:
+            self.assertTrue(answer["ok"], answers)
+        self.check_host_names(c)
+        close_taps()
 
         # The daemon's VMMs run inside its sandbox: QEMU (TCG) executes the
         # guest's firmware there, as the owner, and answers on a unix socket.
@@ -337,6 +405,9 @@ class SystemUnitsTest(unittest.TestCase):
         self.assertEqual(unit_files.strip(), "", unit_files)
         links = c.run(["ip", "-br", "link"]).stdout
         self.assertNotIn("bgsys0", links, "the helper's bridge or tap left behind")
+        # resolved forgets a removed link's settings: no ~vm route is left.
+        self.assertNotIn("vm", c.run(["resolvectl", "domain"]).stdout)
+        self.assertNotIn("10.77.0.1", c.run(["resolvectl", "dns"]).stdout)
         self.assertEqual(c.run(["nft", "list", "tables"]).stdout.strip(), "",
                          "nftables table left behind")
         procs = c.run(["ps", "-eo", "comm="]).stdout.split()
