@@ -39,10 +39,13 @@ int Watch(Console& console, const ApplyArgs& args) {
   int last = kExitOk;
   for (;;) {
     last = ApplyFiles(console, args);
+    // Interrupted during the cycle: exit 128 + signal. From the prompt on,
+    // a signal is the normal end of the watch (WaitForChange sees it even
+    // when it arrives before the wait starts).
+    if (CancelRequested()) break;
     console.out << "Watching " << args.files.size()
                 << (args.files.size() == 1 ? " path" : " paths")
                 << " for changes (Ctrl-C to stop)..." << std::endl;
-    if (CancelRequested()) break;
     auto changed = watcher->WaitForChange(std::chrono::milliseconds(300), CancelWakeFd());
     if (!changed.ok()) return Fail(console, changed.error());
     if (*changed == WatchWake::kStopped) {
