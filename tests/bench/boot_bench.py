@@ -103,11 +103,7 @@ def main():
               f"and disk copies, to BANGER-READY on the console: {bare_s:.1f} s; "
               f"ratio {banger_s / bare_s:.2f}")
     finally:
-        for pid in harness.vmm_pids_under(state):
-            os.kill(pid, 9)
-        helper.close()
-        netns.close()
-        scratch.close()
+        harness.close_fleet(state, helper, netns, scratch)
 
 
 if __name__ == "__main__":

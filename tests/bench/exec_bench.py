@@ -64,11 +64,7 @@ def main():
         print(f"vm exec web -- true, median of {RUNS}: agent {agent * 1000:.0f} ms, "
               f"ssh {ssh * 1000:.0f} ms; ssh/agent ratio {ssh / agent:.2f}")
     finally:
-        for pid in harness.vmm_pids_under(state):
-            os.kill(pid, 9)
-        helper.close()
-        netns.close()
-        scratch.close()
+        harness.close_fleet(state, helper, netns, scratch)
 
 
 if __name__ == "__main__":

@@ -113,11 +113,7 @@ def main():
               f"{RUNS}: banger {ours:.1f} s, git clone --depth 10 + tar|ssh {base:.1f} s; "
               f"banger/baseline {ours / base:.2f} (goal <= 1.0)")
     finally:
-        for pid in harness.vmm_pids_under(state):
-            os.kill(pid, 9)
-        helper.close()
-        netns.close()
-        scratch.close()
+        harness.close_fleet(state, helper, netns, scratch)
 
 
 if __name__ == "__main__":

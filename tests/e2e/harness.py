@@ -165,6 +165,17 @@ def start_helper(netns, owner_uid, scratch):
     return helper, sock
 
 
+def close_fleet(state, helper, netns, scratch):
+    """The end of a test or benchmark that booted VMs: SIGKILLs any VMM
+    still running from `state` (by PID), stops the helper, deletes the
+    namespace and the scratch dir."""
+    for pid in vmm_pids_under(state):
+        os.kill(pid, signal.SIGKILL)
+    helper.close()
+    netns.close()
+    scratch.close()
+
+
 def vmm_pids_under(directory):
     """PIDs of processes whose command line mentions `directory` (our own
     state dir, so only VMMs this test started)."""

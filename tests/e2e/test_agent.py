@@ -66,11 +66,7 @@ class AgentTest(unittest.TestCase):
         try:
             cls.banger_cls("apply", "--yes", "-f", str(cls.scratch.write("empty.toml", "")))
         finally:
-            for pid in harness.vmm_pids_under(cls.state):
-                os.kill(pid, signal.SIGKILL)
-            cls.helper.close()
-            cls.netns.close()
-            cls.scratch.close()
+            harness.close_fleet(cls.state, cls.helper, cls.netns, cls.scratch)
 
     @classmethod
     def banger_cls(cls, *args, netns=True, timeout=900, stdin=None):

@@ -76,11 +76,7 @@ class DaemonTest(unittest.TestCase):
             harness.run_banger(["apply", "--yes", "-f", str(empty)], cls.env, user=cls.user,
                                netns=cls.netns.name, timeout=600)
         finally:
-            for pid in harness.vmm_pids_under(cls.state):
-                os.kill(pid, signal.SIGKILL)
-            cls.helper.close()
-            cls.netns.close()
-            cls.scratch.close()
+            harness.close_fleet(cls.state, cls.helper, cls.netns, cls.scratch)
 
     def banger(self, *args, netns=True, timeout=900):
         return harness.run_banger(args, self.env, user=self.user, timeout=timeout,
