@@ -68,7 +68,7 @@ void DecodeImageLimits(TableReader& t, Settings& s) {
 // schemas/banger.schema.json to the same lists.
 const std::map<std::string, std::vector<std::string>>& KnownKeys() {
   static const auto* keys = new std::map<std::string, std::vector<std::string>>{
-      {"", {"settings", "kernel", "image", "file_sync", "vm"}},
+      {"", {"settings", "kernel", "image", "file_sync", "vm", "snapshot"}},
       {"settings",
        {"bridge", "subnet", "vmm", "jailer", "state_dir", "kernel_catalog", "image_max_size",
         "image_max_files", "daemon_interval", "daemon_destructive"}},
@@ -78,8 +78,9 @@ const std::map<std::string, std::vector<std::string>>& KnownKeys() {
       {"image.debootstrap", {"suite", "mirror", "include"}},
       {"file_sync", {"name", "host", "guest", "mode"}},
       {"vm",
-       {"name", "image", "kernel", "vcpus", "memory", "disk", "nat", "keep_work_disk", "ports", "restart",
-        "file_sync", "labels"}},
+       {"name", "from_snapshot", "image", "kernel", "vcpus", "memory", "disk", "nat",
+        "keep_work_disk", "ports", "restart", "file_sync", "labels"}},
+      {"snapshot", {"name", "vm"}},
   };
   return *keys;
 }
@@ -115,6 +116,8 @@ DecodedDocument DecodeDocument(const toml::table& root, const std::string& base_
   DecodeArray(root, "file_sync", sink, &doc.file_syncs,
               [&](TableReader& t) { return DecodeFileSync(t, base_dir); });
   DecodeArray(root, "vm", sink, &doc.vms, [&](TableReader& t) { return DecodeVm(t); });
+  DecodeArray(root, "snapshot", sink, &doc.snapshots,
+              [&](TableReader& t) { return DecodeSnapshot(t); });
   return doc;
 }
 

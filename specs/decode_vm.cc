@@ -15,9 +15,9 @@ constexpr uint64_t kMinDisk = 64 * kMiB;
 constexpr int kMaxVcpus = 64;
 constexpr size_t kMaxPorts = 64;  // the helper's limit per VM
 
-// A required reference to another object by name.
-std::optional<std::string> Reference(TableReader& t, std::string_view key) {
-  std::optional<std::string> ref = t.String(key, /*required=*/true);
+// A reference to another object by name.
+std::optional<std::string> Reference(TableReader& t, std::string_view key, bool required = true) {
+  std::optional<std::string> ref = t.String(key, required);
   if (!ref || !t.Check(key, CheckName(*ref))) return std::nullopt;
   return ref;
 }
@@ -91,8 +91,12 @@ void DecodePorts(TableReader& t, VmSpec* vm) {
 std::optional<VmSpec> DecodeVm(TableReader& t) {
   VmSpec vm;
   std::optional<std::string> name = DecodeName(t, "vm");
-  if (auto image = Reference(t, "image")) vm.image = *image;
-  if (auto kernel = Reference(t, "kernel")) vm.kernel = *kernel;
+  // A clone takes its image and kernel from the snapshot's source VM.
+  if (auto snapshot = Reference(t, "from_snapshot", /*required=*/false))
+    vm.from_snapshot = *snapshot;
+  const bool clone = t.Has("from_snapshot");
+  if (auto image = Reference(t, "image", !clone)) vm.image = *image;
+  if (auto kernel = Reference(t, "kernel", !clone)) vm.kernel = *kernel;
   if (auto vcpus = t.Integer("vcpus")) {
     if (*vcpus < 1 || *vcpus > kMaxVcpus)
       t.ValueError("vcpus", "vcpus must be between 1 and " + std::to_string(kMaxVcpus) +
@@ -117,6 +121,15 @@ std::optional<VmSpec> DecodeVm(TableReader& t) {
   if (!name) return std::nullopt;
   vm.name = *name;
   return vm;
+}
+
+std::optional<SnapshotSpec> DecodeSnapshot(TableReader& t) {
+  SnapshotSpec snapshot;
+  std::optional<std::string> name = DecodeName(t, "snapshot");
+  if (auto vm = Reference(t, "vm")) snapshot.vm = *vm;
+  if (!name) return std::nullopt;
+  snapshot.name = *name;
+  return snapshot;
 }
 
 }  // namespace banger::specs

@@ -20,6 +20,7 @@ struct DecodedDocument {
   std::vector<ImageSpec> images;
   std::vector<FileSyncSpec> file_syncs;
   std::vector<VmSpec> vms;
+  std::vector<SnapshotSpec> snapshots;
 };
 
 // Decodes the top level of a document; relative host paths resolve against
@@ -32,6 +33,7 @@ std::optional<KernelSpec> DecodeKernel(TableReader& t, const std::string& base_d
 std::optional<ImageSpec> DecodeImage(TableReader& t, const std::string& base_dir);
 std::optional<FileSyncSpec> DecodeFileSync(TableReader& t, const std::string& base_dir);
 std::optional<VmSpec> DecodeVm(TableReader& t);
+std::optional<SnapshotSpec> DecodeSnapshot(TableReader& t);
 
 // Reads "name", checks it, and renames the reader "kind.NAME" when valid
 // (it stays "kind[i]" otherwise). Returns the valid name or nullopt.

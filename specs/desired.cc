@@ -28,6 +28,9 @@ const FileSyncSpec* DesiredState::FindFileSync(const std::string& name) const {
 const VmSpec* DesiredState::FindVm(const std::string& name) const {
   return FindByName(vms, name);
 }
+const SnapshotSpec* DesiredState::FindSnapshot(const std::string& name) const {
+  return FindByName(snapshots, name);
+}
 
 std::string_view KernelSourceName(KernelSource s) {
   switch (s) {

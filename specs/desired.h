@@ -121,6 +121,10 @@ std::optional<RestartPolicy> ParseRestartPolicy(std::string_view text);
 
 struct VmSpec {
   std::string name;
+  // A VM with from_snapshot starts by restoring that [[snapshot]] instead of
+  // booting. Its image, kernel, vcpus, memory and disk are the snapshot's
+  // source VM's (the loader fills them in; writing other values is an error).
+  std::string from_snapshot;
   std::string image;
   std::string kernel;
   int vcpus = 2;
@@ -135,12 +139,22 @@ struct VmSpec {
   SourceLocation where;
 
   bool operator==(const VmSpec& o) const {
-    return name == o.name && image == o.image && kernel == o.kernel &&
-           vcpus == o.vcpus && memory == o.memory && disk == o.disk &&
+    return name == o.name && from_snapshot == o.from_snapshot && image == o.image &&
+           kernel == o.kernel && vcpus == o.vcpus && memory == o.memory && disk == o.disk &&
            nat == o.nat && keep_work_disk == o.keep_work_disk &&
            file_sync == o.file_sync && labels == o.labels && ports == o.ports &&
            restart == o.restart;
   }
+};
+
+// A point-in-time copy of a declared VM (memory, devices, disks), taken once
+// that VM is ready; VMs name it in from_snapshot to start from it.
+struct SnapshotSpec {
+  std::string name;
+  std::string vm;  // the source VM, declared in the spec files
+  SourceLocation where;
+
+  bool operator==(const SnapshotSpec& o) const { return name == o.name && vm == o.vm; }
 };
 
 struct DesiredState {
@@ -151,11 +165,13 @@ struct DesiredState {
   std::vector<ImageSpec> images;
   std::vector<FileSyncSpec> file_syncs;
   std::vector<VmSpec> vms;
+  std::vector<SnapshotSpec> snapshots;
 
   const KernelSpec* FindKernel(const std::string& name) const;
   const ImageSpec* FindImage(const std::string& name) const;
   const FileSyncSpec* FindFileSync(const std::string& name) const;
   const VmSpec* FindVm(const std::string& name) const;
+  const SnapshotSpec* FindSnapshot(const std::string& name) const;
 };
 
 std::string_view KernelSourceName(KernelSource s);

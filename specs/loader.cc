@@ -11,6 +11,7 @@
 #include "reconciler/os/fs.h"
 #include "specs/decoders.h"
 #include "specs/did_you_mean.h"
+#include "specs/snapshot_rules.h"
 
 namespace banger::specs {
 namespace {
@@ -37,6 +38,7 @@ class Merger {
     AddAll("image", std::move(doc.images), &state.images);
     AddAll("file_sync", std::move(doc.file_syncs), &state.file_syncs);
     AddAll("vm", std::move(doc.vms), &state.vms);
+    AddAll("snapshot", std::move(doc.snapshots), &state.snapshots);
   }
 
  private:
@@ -89,6 +91,7 @@ void SortDiagnostics(const std::vector<std::string>& file_order,
 }
 
 void Finish(std::vector<std::string> file_order, ParseOutcome* out) {
+  CheckSnapshots(out);
   WarnUnused(out);
   SortDiagnostics(file_order, &out->errors);
   SortDiagnostics(file_order, &out->warnings);
@@ -152,8 +155,11 @@ void CheckReferences(const DesiredState& state, const KnownObjects& known,
   std::vector<std::string> syncs = Names(state.file_syncs, {});
   ReferenceChecker checker(locations, errors);
   for (const VmSpec& vm : state.vms) {
-    checker.Check(vm, "image", "image", vm.image, images);
-    checker.Check(vm, "kernel", "kernel", vm.kernel, kernels);
+    // A clone's image and kernel are its source VM's, checked there.
+    if (vm.from_snapshot.empty()) {
+      checker.Check(vm, "image", "image", vm.image, images);
+      checker.Check(vm, "kernel", "kernel", vm.kernel, kernels);
+    }
     // Located by position: exact unless elements before it were dropped for
     // errors of their own, which are reported anyway.
     for (size_t i = 0; i < vm.file_sync.size(); ++i)

@@ -76,7 +76,7 @@ void CheckReferences(ParseOutcome* outcome, const KnownObjects& known);
 
 // The keys each table of the format accepts, by table: "" (the top level),
 // "settings", "kernel", "kernel.path", "image", "image.debootstrap",
-// "file_sync", "vm". `vm.labels` takes any valid label key and is not listed.
+// "file_sync", "vm", "snapshot". `vm.labels` takes any valid label key and is not listed.
 // The JSON Schema in schemas/ is tested against this list.
 const std::map<std::string, std::vector<std::string>>& KnownKeys();
 

@@ -265,6 +265,8 @@ json ToJson(const FileSyncSpec& f) {
 json ToJson(const VmSpec& v) {
   json j = json::object();
   j["name"] = v.name;
+  // Only clones carry it, so the records of other VMs read as before.
+  if (!v.from_snapshot.empty()) j["from_snapshot"] = v.from_snapshot;
   j["image"] = v.image;
   j["kernel"] = v.kernel;
   j["vcpus"] = v.vcpus;
@@ -293,6 +295,15 @@ json ToJson(const DesiredState& d) {
   for (const auto& f : d.file_syncs) j["file_syncs"].push_back(ToJson(f));
   j["vms"] = json::array();
   for (const auto& v : d.vms) j["vms"].push_back(ToJson(v));
+  j["snapshots"] = json::array();
+  for (const auto& s : d.snapshots) j["snapshots"].push_back(ToJson(s));
+  return j;
+}
+
+json ToJson(const SnapshotSpec& s) {
+  json j = json::object();
+  j["name"] = s.name;
+  j["vm"] = s.vm;
   return j;
 }
 
@@ -365,6 +376,7 @@ Result<VmSpec> VmFromJson(const json& j) {
   ObjectReader r(j, "vm");
   VmSpec v;
   BANGER_RETURN_IF_ERROR(ReadName(r, "vm", v.name));
+  BANGER_RETURN_IF_ERROR(r.Optional("from_snapshot", v.from_snapshot));
   BANGER_RETURN_IF_ERROR(r.Required("image", v.image));
   BANGER_RETURN_IF_ERROR(r.Required("kernel", v.kernel));
   BANGER_RETURN_IF_ERROR(r.Required("vcpus", v.vcpus));
@@ -396,13 +408,23 @@ Result<VmSpec> VmFromJson(const json& j) {
   return v;
 }
 
+Result<SnapshotSpec> SnapshotFromJson(const json& j) {
+  ObjectReader r(j, "snapshot");
+  SnapshotSpec s;
+  BANGER_RETURN_IF_ERROR(ReadName(r, "snapshot", s.name));
+  BANGER_RETURN_IF_ERROR(r.Required("vm", s.vm));
+  BANGER_RETURN_IF_ERROR(r.Finish());
+  return s;
+}
+
 Result<DesiredState> DesiredFromJson(const json& j) {
   ObjectReader r(j, "desired state");
   BANGER_RETURN_IF_ERROR(r.CheckObject());
   DesiredState d;
   BANGER_RETURN_IF_ERROR(r.Required("files", d.files));
   BANGER_RETURN_IF_ERROR(r.Required("has_settings", d.has_settings));
-  for (const char* key : {"settings", "kernels", "images", "file_syncs", "vms"}) r.Known(key);
+  for (const char* key : {"settings", "kernels", "images", "file_syncs", "vms", "snapshots"})
+    r.Known(key);
   auto settings = j.find("settings");
   if (settings == j.end()) return r.Fail("missing field 'settings'");
   Result<Settings> s = SettingsFromJson(*settings);
@@ -412,6 +434,9 @@ Result<DesiredState> DesiredFromJson(const json& j) {
   BANGER_RETURN_IF_ERROR(DecodeList(r, j, "images", &ImageFromJson, d.images));
   BANGER_RETURN_IF_ERROR(DecodeList(r, j, "file_syncs", &FileSyncFromJson, d.file_syncs));
   BANGER_RETURN_IF_ERROR(DecodeList(r, j, "vms", &VmFromJson, d.vms));
+  // Optional: plans saved before snapshots existed lack it.
+  if (j.contains("snapshots"))
+    BANGER_RETURN_IF_ERROR(DecodeList(r, j, "snapshots", &SnapshotFromJson, d.snapshots));
   BANGER_RETURN_IF_ERROR(r.Finish());
   return d;
 }

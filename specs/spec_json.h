@@ -15,6 +15,7 @@ nlohmann::json ToJson(const KernelSpec& k);
 nlohmann::json ToJson(const ImageSpec& i);
 nlohmann::json ToJson(const FileSyncSpec& f);
 nlohmann::json ToJson(const VmSpec& v);
+nlohmann::json ToJson(const SnapshotSpec& s);
 nlohmann::json ToJson(const DesiredState& d);
 
 // Each fails with Code::kCorruption naming the missing or mistyped field.
@@ -23,6 +24,7 @@ Result<KernelSpec> KernelFromJson(const nlohmann::json& j);
 Result<ImageSpec> ImageFromJson(const nlohmann::json& j);
 Result<FileSyncSpec> FileSyncFromJson(const nlohmann::json& j);
 Result<VmSpec> VmFromJson(const nlohmann::json& j);
+Result<SnapshotSpec> SnapshotFromJson(const nlohmann::json& j);
 Result<DesiredState> DesiredFromJson(const nlohmann::json& j);
 
 }  // namespace banger::specs

@@ -99,6 +99,20 @@ class VmRuntime {
   virtual Result<model::VmLiveness> Observe(const std::string& name) = 0;
 };
 
+// The snapshots [[snapshot]] tables declare, in the snapshot store (which
+// records them itself, as taken by a spec).
+class SnapshotTaker {
+ public:
+  virtual ~SnapshotTaker() = default;
+  // Saves the running VM's memory, device state and disks as the snapshot
+  // `spec` names, published whole or not at all; the VM runs on afterwards.
+  virtual Status Take(const specs::SnapshotSpec& spec, const model::VmRecord& vm,
+                      StepProgress& progress) = 0;
+  // Removes the snapshot; a missing one is not an error, one a VM is
+  // restored from is (kFailedPrecondition).
+  virtual Status Remove(const std::string& name) = 0;
+};
+
 // Durable bookkeeping the executor does after each converged step. The real
 // implementation writes SQLite (one transaction per call, bumping the state
 // serial); tests use an in-memory one that can fail on demand.

@@ -22,6 +22,7 @@ Status StepRunner::Run(const plan::Step& step, StepProgress& progress) {
     case ResourceKind::kImage: st = RunImage(step, progress); break;
     case ResourceKind::kFileSync: st = RunFileSync(step); break;
     case ResourceKind::kVm: st = RunVm(step, progress); break;
+    case ResourceKind::kSnapshot: st = RunSnapshot(step, progress); break;
   }
   if (!st.ok()) return std::move(st).error().WithContext(step.address);
   return st;
@@ -206,6 +207,29 @@ Status StepRunner::RunVm(const plan::Step& step, StepProgress& progress) {
     default:
       return OkStatus();
   }
+}
+
+Status StepRunner::RunSnapshot(const plan::Step& step, StepProgress& progress) {
+  if (!deps_.snapshots)
+    return FailedPrecondition("this apply has no snapshot store to take snapshots with");
+  if (step.action == Action::kDelete || step.action == Action::kReplace) {
+    BANGER_RETURN_IF_ERROR(deps_.snapshots->Remove(step.name));
+    if (step.action == Action::kDelete) return OkStatus();
+  }
+  const specs::SnapshotSpec* spec = desired_.FindSnapshot(step.name);
+  if (!spec) return Internal("snapshot " + Quote(step.name) + " is not in the desired state");
+  // Under the source VM's lock: the snapshot pauses it, and nothing else may
+  // stop or restart it meanwhile.
+  FileLock lock;
+  if (deps_.lock_vm) {
+    BANGER_ASSIGN_OR_RETURN(lock, deps_.lock_vm(spec->vm));
+  }
+  model::StoreSnapshot snap = records_.Copy();
+  auto source = snap.vms.find(spec->vm);
+  if (source == snap.vms.end())
+    return FailedPrecondition("vm " + Quote(spec->vm) + " does not exist, so it cannot be "
+                              "snapshotted");
+  return deps_.snapshots->Take(*spec, source->second, progress);
 }
 
 }  // namespace banger::apply

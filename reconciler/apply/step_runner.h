@@ -41,6 +41,7 @@ class StepRunner {
   Status RunImage(const plan::Step& step, StepProgress& progress);
   Status RunFileSync(const plan::Step& step);
   Status RunVm(const plan::Step& step, StepProgress& progress);
+  Status RunSnapshot(const plan::Step& step, StepProgress& progress);
   Status CreateVm(const specs::VmSpec& spec, const model::VmRecord* previous,
                   StepProgress& progress);
   Result<VmInputs> ResolveInputs(const specs::VmSpec& spec) const;

@@ -137,6 +137,24 @@ std::vector<std::string> VmsUsing(const model::StoreSnapshot& snap, const std::s
   return out;
 }
 
+namespace {
+
+// The planner handles [[snapshot]] and from_snapshot, but this build's
+// runtime has no snapshot store to take them with or restore clones from:
+// say so before any step runs, rather than failing half way.
+void RefuseSnapshotsInSpecs(const specs::DesiredState& desired, plan::Plan* p) {
+  for (const auto& s : desired.snapshots)
+    p->errors.push_back("snapshot." + s.name +
+                        ": snapshots in specs are not supported by this build yet "
+                        "(remove the [[snapshot]] table)");
+  for (const auto& v : desired.vms)
+    if (!v.from_snapshot.empty())
+      p->errors.push_back("vm." + v.name + ": from_snapshot: starting a VM from a snapshot "
+                          "(a clone) is not supported by this build yet");
+}
+
+}  // namespace
+
 plan::Plan PlanSession(Session& session, const plan::PlanOptions& options) {
   observe::ObserverDeps deps;
   deps.kernels = session.runtime.kernels.get();
@@ -145,7 +163,9 @@ plan::Plan PlanSession(Session& session, const plan::PlanOptions& options) {
   deps.home = HomeDir();
   deps.remote_digest = oci::CurrentManifestDigest;
   plan::Observed observed = observe::Observe(session.snapshot, session.specs.state, deps);
-  return plan::MakePlan(session.specs.state, observed, options);
+  plan::Plan p = plan::MakePlan(session.specs.state, observed, options);
+  RefuseSnapshotsInSpecs(session.specs.state, &p);
+  return p;
 }
 
 }  // namespace banger::cli

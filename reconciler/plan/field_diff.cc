@@ -160,23 +160,10 @@ static std::string RenderPorts(const std::vector<specs::PortSpec>& ports) {
   return RenderList(items);
 }
 
-std::vector<Change> DiffVm(const specs::VmSpec& applied, const specs::VmSpec& desired,
-                           std::vector<std::string>* errors) {
-  Differ d;
-  d.Field("image", applied.image, desired.image, Action::kReplace);
-  d.Field("kernel", applied.kernel, desired.kernel, Action::kReplace);
-  d.Field("vcpus", std::to_string(applied.vcpus), std::to_string(desired.vcpus),
-          Action::kRestart);
-  d.Field("memory", RenderSize(applied.memory), RenderSize(desired.memory),
-          Action::kRestart);
-  if (desired.disk > applied.disk) {
-    d.Field("disk", RenderSize(applied.disk), RenderSize(desired.disk), Action::kRestart);
-  } else if (desired.disk < applied.disk) {
-    errors->push_back(Address(ResourceKind::kVm, desired.name) + ": disk " +
-                      RenderSize(applied.disk) + " -> " + RenderSize(desired.disk) +
-                      ": shrinking a work disk is not supported (keep the size, or "
-                      "delete the VM with `banger vm rm " + desired.name + "` first)");
-  }
+namespace {
+
+// Fields applied to a running VM without restarting it.
+void DiffInPlaceFields(Differ& d, const specs::VmSpec& applied, const specs::VmSpec& desired) {
   d.Field("nat", RenderBool(applied.nat), RenderBool(desired.nat), Action::kUpdate);
   d.Field("file_sync", RenderList(applied.file_sync), RenderList(desired.file_sync),
           Action::kUpdate);
@@ -188,6 +175,35 @@ std::vector<Change> DiffVm(const specs::VmSpec& applied, const specs::VmSpec& de
   // Read by the daemon only: recorded, nothing on the VM changes.
   d.Field("restart", std::string(specs::RestartPolicyName(applied.restart)),
           std::string(specs::RestartPolicyName(desired.restart)), Action::kUpdate);
+}
+
+}  // namespace
+
+std::vector<Change> DiffVm(const specs::VmSpec& applied, const specs::VmSpec& desired,
+                           std::vector<std::string>* errors) {
+  Differ d;
+  d.Field("from_snapshot", applied.from_snapshot, desired.from_snapshot, Action::kReplace);
+  // A clone's image, kernel and shape are its snapshot's, saved with it; a
+  // source VM that changed since is the snapshot's drift, not the clone's.
+  const bool same_clone = !desired.from_snapshot.empty() &&
+                          applied.from_snapshot == desired.from_snapshot;
+  if (!same_clone) {
+    d.Field("image", applied.image, desired.image, Action::kReplace);
+    d.Field("kernel", applied.kernel, desired.kernel, Action::kReplace);
+    d.Field("vcpus", std::to_string(applied.vcpus), std::to_string(desired.vcpus),
+            Action::kRestart);
+    d.Field("memory", RenderSize(applied.memory), RenderSize(desired.memory),
+            Action::kRestart);
+    if (desired.disk > applied.disk) {
+      d.Field("disk", RenderSize(applied.disk), RenderSize(desired.disk), Action::kRestart);
+    } else if (desired.disk < applied.disk && desired.from_snapshot.empty()) {
+      errors->push_back(Address(ResourceKind::kVm, desired.name) + ": disk " +
+                        RenderSize(applied.disk) + " -> " + RenderSize(desired.disk) +
+                        ": shrinking a work disk is not supported (keep the size, or "
+                        "delete the VM with `banger vm rm " + desired.name + "` first)");
+    }
+  }
+  DiffInPlaceFields(d, applied, desired);
   return d.changes;
 }
 

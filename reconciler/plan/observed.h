@@ -26,6 +26,18 @@ struct BoundSocket {
   std::string command;  // the process's comm, when pid is known
 };
 
+// A snapshot in the snapshot store, as the planner needs to see it.
+struct ObservedSnapshot {
+  std::string source_vm;
+  bool declared = false;  // taken by apply for a [[snapshot]] (else by `vm snapshot`)
+  bool present = true;    // its files are whole
+  // What the source VM ran when the snapshot was taken.
+  std::string image, kernel;
+  std::string image_digest, kernel_digest;
+  uint64_t memory = 0;
+  int vcpus = 0;
+};
+
 struct Observed {
   model::StoreSnapshot store;
   bool store_ok = true;
@@ -39,6 +51,10 @@ struct Observed {
   // Per kernel/image record: are its files where the record says?
   std::map<std::string, bool> kernel_present;
   std::map<std::string, bool> image_present;
+  // Every snapshot in the snapshot store, by name, and which VMs run on
+  // disks restored from one (VM -> snapshot).
+  std::map<std::string, ObservedSnapshot> snapshots;
+  std::map<std::string, std::string> restored_from;
 
   // Per declared file_sync entry: digest of the host content now; "" when
   // the host path does not exist.

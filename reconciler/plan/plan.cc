@@ -35,6 +35,7 @@ std::string_view KindName(ResourceKind k) {
     case ResourceKind::kImage: return "image";
     case ResourceKind::kFileSync: return "file_sync";
     case ResourceKind::kVm: return "vm";
+    case ResourceKind::kSnapshot: return "snapshot";
   }
   return "?";
 }

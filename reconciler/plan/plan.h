@@ -18,7 +18,7 @@ namespace banger::plan {
 // Ordered by strength: a step's action is the max over its changes.
 enum class Action { kNoOp, kUpdate, kRestart, kReplace, kCreate, kDelete };
 
-enum class ResourceKind { kSettings, kKernel, kImage, kFileSync, kVm };
+enum class ResourceKind { kSettings, kKernel, kImage, kFileSync, kVm, kSnapshot };
 
 std::string_view ActionName(Action a);          // "create", "update", ...
 std::string_view ActionSymbol(Action a);        // "+", "~", "!", "-/+", "-"

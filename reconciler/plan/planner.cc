@@ -7,27 +7,14 @@
 
 #include "reconciler/base/error.h"
 #include "reconciler/plan/field_diff.h"
+#include "reconciler/plan/snapshot_plan.h"
+#include "reconciler/plan/step_order.h"
 #include "specs/loader.h"
 
 namespace banger::plan {
 namespace {
 
 using model::PowerIntent;
-
-// Run order of phases; deletions run after everything else, users before
-// what they use.
-int Phase(const Step& s) {
-  if (s.action == Action::kDelete) {
-    switch (s.kind) {
-      case ResourceKind::kVm: return 10;
-      case ResourceKind::kFileSync: return 11;
-      case ResourceKind::kImage: return 12;
-      case ResourceKind::kKernel: return 13;
-      case ResourceKind::kSettings: return 14;
-    }
-  }
-  return static_cast<int>(s.kind);
-}
 
 // "23.4G": host totals are rarely a round number of any unit.
 std::string GiB(uint64_t bytes) {
@@ -60,10 +47,11 @@ class PlanBuilder {
     PlanImages();
     PlanFileSyncs();
     PlanVms();
+    PlanSnapshots();
     CheckPorts();
     PlanDeletions();
     OrderPortHandovers();
-    Order();
+    OrderSteps(&plan_.steps);
     return std::move(plan_);
   }
 
@@ -202,7 +190,10 @@ class PlanBuilder {
                                  GiB(observed_.host_memory_bytes) +
                                  " in total; the guest may fail to start or swap heavily");
       Step step = NewStep(ResourceKind::kVm, v.name);
-      step.keep_work_disk = v.keep_work_disk;
+      // A clone's work disk is its snapshot's, matching the saved memory; it
+      // cannot be carried into another VM.
+      const bool clone = !v.from_snapshot.empty();
+      step.keep_work_disk = v.keep_work_disk && !clone;
       step.depends_on = VmDependencies(v);
       auto rec_it = store_.vms.find(v.name);
       if (rec_it == store_.vms.end()) {
@@ -232,10 +223,59 @@ class PlanBuilder {
         bool disk_lost = false;
         if (auto l = observed_.vms.find(v.name); l != observed_.vms.end())
           disk_lost = l->second.has_handles && !l->second.work_disk_present;
-        step.keep_work_disk = v.keep_work_disk && !disk_lost;
+        const bool was_clone = !rec.spec.from_snapshot.empty();
+        step.keep_work_disk = v.keep_work_disk && !disk_lost && !clone && !was_clone;
       }
       Add(std::move(step), std::move(changes));
     }
+  }
+
+  ActionLookup Lookup() const {
+    return [this](const std::string& address) { return ActionOf(address); };
+  }
+
+  void PlanSnapshots() {
+    for (PlannedStep& p : PlanDeclaredSnapshots(desired_, observed_, Lookup(), &plan_))
+      Add(std::move(p.step), std::move(p.changes));
+    LinkClones();
+  }
+
+  // A clone waits for its snapshot's step, and one that exists is replaced
+  // when its snapshot is taken again (its disks are copies of the old one).
+  void LinkClones() {
+    for (const auto& v : desired_.vms) {
+      if (v.from_snapshot.empty()) continue;
+      const std::string snapshot = Address(ResourceKind::kSnapshot, v.from_snapshot);
+      const Action taken = ActionOf(snapshot);
+      if (taken == Action::kNoOp) continue;
+      const std::string address = Address(ResourceKind::kVm, v.name);
+      auto rec = store_.vms.find(v.name);
+      const bool same_snapshot =
+          rec != store_.vms.end() && rec->second.spec.from_snapshot == v.from_snapshot;
+      if (taken == Action::kReplace && same_snapshot && ActionOf(address) != Action::kReplace) {
+        Change c = MakeEvent("from_snapshot", "snapshot '" + v.from_snapshot + "' is taken again",
+                             Action::kReplace);
+        if (Step* s = FindStep(address)) {
+          s->changes.push_back(std::move(c));
+          s->action = Action::kReplace;
+          s->keep_work_disk = false;
+          actions_[address] = Action::kReplace;
+        } else {
+          Step step = NewStep(ResourceKind::kVm, v.name);
+          step.keep_work_disk = false;
+          Add(std::move(step), {std::move(c)});
+        }
+      }
+      if (Step* s = FindStep(address);
+          s && (s->action == Action::kCreate || s->action == Action::kReplace))
+        s->depends_on.push_back(snapshot);
+    }
+  }
+
+  Step* FindStep(const std::string& address) {
+    for (auto& s : plan_.steps)
+      if (s.address == address) return &s;
+    return nullptr;
   }
 
   // Host ports: two declared VMs may not publish the same one, and a port a
@@ -309,6 +349,10 @@ class PlanBuilder {
 
   void AddDependencyChanges(const specs::VmSpec& v, const model::VmRecord& rec,
                             std::vector<Change>& changes) {
+    AddFileSyncChanges(v, rec, changes);
+    // A clone runs its snapshot's copies of the disks and memory: a rebuilt
+    // image or kernel reaches it through the snapshot (drift), not directly.
+    if (!v.from_snapshot.empty() && v.from_snapshot == rec.spec.from_snapshot) return;
     const auto image_addr = Address(ResourceKind::kImage, v.image);
     const auto kernel_addr = Address(ResourceKind::kKernel, v.kernel);
     if (v.image == rec.spec.image) {
@@ -335,6 +379,10 @@ class PlanBuilder {
                                     Action::kRestart));
       }
     }
+  }
+
+  void AddFileSyncChanges(const specs::VmSpec& v, const model::VmRecord& rec,
+                          std::vector<Change>& changes) {
     for (const auto& f : v.file_sync) {
       if (std::find(rec.spec.file_sync.begin(), rec.spec.file_sync.end(), f) ==
           rec.spec.file_sync.end())
@@ -430,6 +478,12 @@ class PlanBuilder {
         vm_deletes_by_kernel[rec->second.spec.kernel].push_back(addr);
       }
     }
+    for (PlannedStep& p : PlanSnapshotDeletions(desired_, observed_, Lookup(), &plan_)) {
+      // The snapshot's disk copies may be layered on its source's image.
+      vm_deletes_by_image[observed_.snapshots.at(p.step.name).image].push_back(
+          Address(ResourceKind::kSnapshot, p.step.name));
+      AddDeletion(std::move(p.step), std::move(p.changes));
+    }
     for (const auto& [name, rec] : store_.file_syncs) {
       if (desired_.FindFileSync(name)) continue;
       AddDeletion(NewStep(ResourceKind::kFileSync, name, Action::kDelete),
@@ -457,15 +511,6 @@ class PlanBuilder {
       step.depends_on = vm_deletes_by_kernel[name];
       AddDeletion(std::move(step), {MakeEvent("", "no longer declared", Action::kDelete)});
     }
-  }
-
-  void Order() {
-    std::stable_sort(plan_.steps.begin(), plan_.steps.end(),
-                     [](const Step& a, const Step& b) {
-                       int pa = Phase(a), pb = Phase(b);
-                       if (pa != pb) return pa < pb;
-                       return a.name < b.name;
-                     });
   }
 
   const specs::DesiredState& desired_;

@@ -31,7 +31,7 @@ const std::map<std::string, ResourceKind>& Kinds() {
   static const std::map<std::string, ResourceKind> m = {
       {"settings", ResourceKind::kSettings}, {"kernel", ResourceKind::kKernel},
       {"image", ResourceKind::kImage},       {"file_sync", ResourceKind::kFileSync},
-      {"vm", ResourceKind::kVm}};
+      {"vm", ResourceKind::kVm},             {"snapshot", ResourceKind::kSnapshot}};
   return m;
 }
 

@@ -93,6 +93,10 @@ Result<vmm::VmmDriver*> LocalVmRuntime::ChooseDriver(const specs::Settings& sett
 Status LocalVmRuntime::Create(model::VmRecord& record, const apply::VmInputs& inputs,
                               apply::StepProgress& progress) {
   const std::string name = record.spec.name;
+  if (!record.spec.from_snapshot.empty())
+    return FailedPrecondition("vm " + Quote(name) + ": starting a VM from a snapshot "
+                              "(from_snapshot " + Quote(record.spec.from_snapshot) +
+                              ") is not supported by this build yet");
   BANGER_ASSIGN_OR_RETURN(vmm::VmmDriver * driver, ChooseDriver(inputs.settings));
   const std::string dir = options_.paths.vm_dir(name);
   const bool dir_existed = IsDirectory(dir);

@@ -184,6 +184,31 @@ Status FakeRecorder::ForgetFileSync(const std::string& name) {
   return OkStatus();
 }
 
+Status FakeSnapshotTaker::Take(const specs::SnapshotSpec& spec, const model::VmRecord& vm,
+                               apply::StepProgress&) {
+  std::lock_guard<std::mutex> l(mu_);
+  BANGER_RETURN_IF_ERROR(w_.Call("snapshot.take " + spec.name + " " + vm.spec.name));
+  if (taken.count(spec.name)) return FailedPrecondition("snapshot " + Quote(spec.name) + " exists");
+  plan::ObservedSnapshot s;
+  s.source_vm = vm.spec.name;
+  s.declared = true;
+  s.image = vm.spec.image;
+  s.kernel = vm.spec.kernel;
+  s.image_digest = vm.image_digest;
+  s.kernel_digest = vm.kernel_digest;
+  s.memory = vm.spec.memory;
+  s.vcpus = vm.spec.vcpus;
+  taken[spec.name] = s;
+  return OkStatus();
+}
+
+Status FakeSnapshotTaker::Remove(const std::string& name) {
+  std::lock_guard<std::mutex> l(mu_);
+  BANGER_RETURN_IF_ERROR(w_.Call("snapshot.remove " + name));
+  taken.erase(name);
+  return OkStatus();
+}
+
 Status FakeRecorder::ForgetVm(const std::string& name) {
   std::lock_guard<std::mutex> l(mu_);
   BANGER_RETURN_IF_ERROR(Bump("forget.vm " + name));
@@ -216,13 +241,14 @@ model::StoreSnapshot FakeRecorder::Snapshot() const {
 }
 
 plan::Observed ObserveFakes(FakeRecorder& rec, FakeKernelStore& k, FakeImageStore& i,
-                            FakeVmRuntime& v) {
+                            FakeVmRuntime& v, FakeSnapshotTaker* s) {
   plan::Observed o;
   o.store = rec.Snapshot();
   for (const auto& [name, r] : o.store.kernels) o.kernel_present[name] = k.Present(r);
   for (const auto& [name, r] : o.store.images) o.image_present[name] = i.Present(r);
   for (const auto& [name, r] : o.store.vms) o.vms[name] = *v.Observe(name);
   for (const auto& [name, r] : o.store.file_syncs) o.file_sync_digests[name] = "fdigest-" + name;
+  if (s) o.snapshots = s->taken;
   return o;
 }
 

@@ -91,6 +91,19 @@ class FakeVmRuntime : public apply::VmRuntime {
   std::mutex mu_;
 };
 
+class FakeSnapshotTaker : public apply::SnapshotTaker {
+ public:
+  explicit FakeSnapshotTaker(FakeWorld& w) : w_(w) {}
+  Status Take(const specs::SnapshotSpec& spec, const model::VmRecord& vm,
+              apply::StepProgress&) override;
+  Status Remove(const std::string& name) override;
+  std::map<std::string, plan::ObservedSnapshot> taken;
+
+ private:
+  FakeWorld& w_;
+  std::mutex mu_;
+};
+
 // An in-memory store.
 class FakeRecorder : public apply::StateRecorder {
  public:
@@ -119,6 +132,6 @@ class FakeRecorder : public apply::StateRecorder {
 
 // Observation of the fakes, as reconciler/observe would produce it.
 plan::Observed ObserveFakes(FakeRecorder& rec, FakeKernelStore& k, FakeImageStore& i,
-                            FakeVmRuntime& v);
+                            FakeVmRuntime& v, FakeSnapshotTaker* s = nullptr);
 
 }  // namespace banger::testing

@@ -43,6 +43,16 @@ specs::DesiredState Fleet(std::vector<specs::VmSpec> vms) {
   return d;
 }
 
+specs::VmSpec Clone(const std::string& name, const std::string& snapshot,
+                    const specs::VmSpec& source) {
+  specs::VmSpec v = source;
+  v.name = name;
+  v.from_snapshot = snapshot;
+  v.labels.clear();
+  v.ports.clear();
+  return v;
+}
+
 plan::Observed Converged(const specs::DesiredState& desired, int64_t serial) {
   plan::Observed o;
   o.store.serial = serial;
@@ -83,6 +93,22 @@ plan::Observed Converged(const specs::DesiredState& desired, int64_t serial) {
     l.process_running = l.tap_present = l.rootfs_present = l.work_disk_present = true;
     o.vms[v.name] = l;
   }
+  for (const auto& s : desired.snapshots) {
+    plan::ObservedSnapshot snapshot;
+    snapshot.source_vm = s.vm;
+    snapshot.declared = true;
+    if (const specs::VmSpec* source = desired.FindVm(s.vm)) {
+      snapshot.image = source->image;
+      snapshot.kernel = source->kernel;
+      snapshot.image_digest = "idigest-" + source->image;
+      snapshot.kernel_digest = "kdigest-" + source->kernel;
+      snapshot.memory = source->memory;
+      snapshot.vcpus = source->vcpus;
+    }
+    o.snapshots[s.name] = snapshot;
+  }
+  for (const auto& v : desired.vms)
+    if (!v.from_snapshot.empty()) o.restored_from[v.name] = v.from_snapshot;
   return o;
 }
 

@@ -13,6 +13,11 @@ specs::FileSyncSpec FileSync(const std::string& name, const std::string& host,
 specs::VmSpec Vm(const std::string& name, const std::string& image = "base",
                  const std::string& kernel = "default");
 
+// A clone of `source`'s snapshot `snapshot`, with the fields the loader
+// would fill in from the source.
+specs::VmSpec Clone(const std::string& name, const std::string& snapshot,
+                    const specs::VmSpec& source);
+
 // A desired state with one kernel "default", one image "base" and the VMs.
 specs::DesiredState Fleet(std::vector<specs::VmSpec> vms);
 

@@ -19,9 +19,11 @@ struct Harness {
   FakeImageStore images{world};
   FakeVmRuntime vms{world};
   FakeRecorder recorder{world};
+  FakeSnapshotTaker snapshots{world};
+  bool with_snapshots = true;  // false: an apply without a snapshot store
 
   plan::Plan Plan(const specs::DesiredState& d) {
-    return plan::MakePlan(d, ObserveFakes(recorder, kernels, images, vms));
+    return plan::MakePlan(d, ObserveFakes(recorder, kernels, images, vms, &snapshots));
   }
   apply::ApplyResult Apply(const specs::DesiredState& d, int parallelism = 4) {
     apply::ExecutorDeps deps;
@@ -29,6 +31,7 @@ struct Harness {
     deps.images = &images;
     deps.vms = &vms;
     deps.recorder = &recorder;
+    if (with_snapshots) deps.snapshots = &snapshots;
     apply::Executor ex(deps, parallelism);
     return ex.Run(Plan(d), d, recorder.Snapshot());
   }
@@ -38,6 +41,13 @@ specs::DesiredState Lab() {
   auto d = Fleet({Vm("web"), Vm("worker")});
   d.file_syncs.push_back(FileSync("creds", "~/.creds", "/root/.creds"));
   d.vms[0].file_sync = {"creds"};
+  return d;
+}
+
+specs::DesiredState Cloned() {
+  specs::VmSpec builder = Vm("builder");
+  auto d = Fleet({builder, Clone("c1", "warm", builder), Clone("c2", "warm", builder)});
+  d.snapshots.push_back({"warm", "builder", {}});
   return d;
 }
 
@@ -177,4 +187,58 @@ TEST_CASE("a create that fails gives its address back") {
   h.world.FailMatching("vm.create web");
   CHECK_FALSE(h.Apply(d).ok());
   CHECK(h.recorder.addresses.empty());
+}
+
+// Snapshot steps: taken after the source VM is ready, before the clones;
+// removed after them.
+TEST_CASE("a declared snapshot is taken between its source VM and its clones") {
+  Harness h;
+  auto d = Cloned();
+  auto r = h.Apply(d, 1);
+  REQUIRE(r.ok());
+  CHECK(h.world.calls() == std::vector<std::string>{"kernel.build default", "record.kernel default",
+                                 "image.build base", "record.image base",
+                                 "vm.create builder /images/base-1 172.30.0.2", "record.vm builder",
+                                 "snapshot.take warm builder",
+                                 "vm.create c1 /images/base-1 172.30.0.3", "record.vm c1",
+                                 "vm.create c2 /images/base-1 172.30.0.4", "record.vm c2"});
+  CHECK(h.recorder.Snapshot().vms.at("c1").spec.from_snapshot == "warm");
+  h.world.ClearCalls();
+  CHECK(h.Plan(d).steps.empty());
+
+  SECTION("an undeclared snapshot goes after its clones") {
+    specs::DesiredState only_builder = Fleet({Vm("builder")});
+    auto r2 = h.Apply(only_builder, 1);
+    REQUIRE(r2.ok());
+    CHECK(h.world.calls() == std::vector<std::string>{"vm.destroy c1", "forget.vm c1", "vm.destroy c2",
+                                   "forget.vm c2", "snapshot.remove warm"});
+    CHECK(h.snapshots.taken.empty());
+  }
+}
+
+TEST_CASE("a failed snapshot skips its clones, not the rest") {
+  Harness h;
+  auto d = Cloned();
+  d.vms.push_back(Vm("other"));
+  h.world.FailMatching("snapshot.take");
+  auto r = h.Apply(d, 1);
+  CHECK(r.failed == 1);
+  CHECK(r.skipped == 2);
+  auto snap = h.recorder.Snapshot();
+  CHECK(snap.vms.count("builder") == 1);
+  CHECK(snap.vms.count("other") == 1);
+  CHECK(snap.vms.count("c1") == 0);
+}
+
+TEST_CASE("without a snapshot store a snapshot step fails with a clear error") {
+  Harness h;
+  auto d = Cloned();
+  h.with_snapshots = false;
+  auto r = h.Apply(d, 1);
+  REQUIRE_FALSE(r.ok());
+  bool named = false;
+  for (const auto& o : r.outcomes)
+    if (o.address == "snapshot.warm" && o.error)
+      named = o.error->message().find("no snapshot store") != std::string::npos;
+  CHECK(named);
 }

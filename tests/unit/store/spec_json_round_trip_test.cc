@@ -168,6 +168,9 @@ TEST_CASE("vm specs round-trip, including empty lists and extreme sizes") {
   v.vcpus = 1;
   CHECK(VmFromJson(ViaText(ToJson(v))).value() == v);
   CHECK(VmFromJson(ViaText(ToJson(VmSpec{}))).value() == VmSpec{});
+  v.from_snapshot = "warm";
+  CHECK(VmFromJson(ViaText(ToJson(v))).value() == v);
+  CHECK_FALSE(ToJson(FullVm()).contains("from_snapshot"));
 }
 
 TEST_CASE("vm specs stored before published ports existed decode with none") {
@@ -202,6 +205,8 @@ TEST_CASE("desired state round-trips with all kinds, files and has_settings") {
   d.file_syncs = {FullFileSync()};
   d.vms = {FullVm(), VmSpec{}};
   d.vms[1].name = "db";
+  d.vms[1].from_snapshot = "warm";
+  d.snapshots = {{"warm", "web", {}}};
 
   auto back = DesiredFromJson(ViaText(ToJson(d)));
   REQUIRE(back.ok());
@@ -212,6 +217,7 @@ TEST_CASE("desired state round-trips with all kinds, files and has_settings") {
   CHECK(back->images == d.images);
   CHECK(back->file_syncs == d.file_syncs);
   CHECK(back->vms == d.vms);
+  CHECK(back->snapshots == d.snapshots);
 
   DesiredState empty;
   auto back_empty = DesiredFromJson(ViaText(ToJson(empty)));
