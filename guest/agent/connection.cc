@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "guest/agent/guest_info.h"
+#include "guest/agent/reidentify.h"
 #include "guest/agent/protocol/messages.h"
 
 namespace banger::agent {
@@ -170,6 +171,14 @@ void Connection::HandleFrame(const Frame& f) {
     auto keys = ReadHostKeys(options_.guest_root);
     if (!keys.ok()) return SendError(0, keys.error());
     Send(MsgType::kHostKeysReply, 0, EncodeStringList(*keys));
+  } else if (f.type == MsgType::kReidentify) {
+    auto request = DecodeReidentify(f.payload);
+    if (!request.ok()) return ProtocolError(request.error());
+    // Runs to completion here (a few seconds at most): the host sends it
+    // alone, right after a restore, before anything else runs.
+    auto keys = ReidentifyGuest(*request, options_.guest_root);
+    if (!keys.ok()) return SendError(0, keys.error());
+    Send(MsgType::kReidentifyReply, 0, EncodeStringList(*keys));
   } else {
     ProtocolError(Error(Code::kCorruption, "agent: " + std::string(MsgTypeName(f.type)) +
                                                " is not a request on channel 0"));

@@ -184,6 +184,21 @@ Result<agent::HealthReply> AgentClient::Health(Deadline deadline) {
   return agent::DecodeHealthReply(f.payload);
 }
 
+Result<std::vector<std::string>> AgentClient::Reidentify(const agent::Reidentify& request,
+                                                         Deadline deadline) {
+  BANGER_RETURN_IF_ERROR(Send(MsgType::kReidentify, 0, agent::EncodeReidentify(request), deadline));
+  auto f = ReceiveReply(MsgType::kReidentifyReply, deadline);
+  if (!f.ok()) {
+    if (f.error().message().find("reidentify") == std::string::npos &&
+        f.error().message().find("unknown") != std::string::npos)
+      return Error(Code::kUnavailable,
+                   "the guest's agent cannot re-identify a restored guest (" +
+                       f.error().message() + "); rebuild the image to update its agent");
+    return std::move(f).error();
+  }
+  return agent::DecodeStringList(f->payload, "reidentify_reply");
+}
+
 Result<std::vector<std::string>> AgentClient::HostKeys(Deadline deadline) {
   BANGER_RETURN_IF_ERROR(Send(MsgType::kHostKeys, 0, "", deadline));
   BANGER_ASSIGN_OR_RETURN(Frame f, ReceiveReply(MsgType::kHostKeysReply, deadline));

@@ -54,6 +54,12 @@ class AgentClient {
   Result<agent::HealthReply> Health(Deadline deadline);
   // "type base64" lines of the guest's SSH host keys.
   Result<std::vector<std::string>> HostKeys(Deadline deadline);
+  // Re-identifies a guest just restored from a snapshot (new hostname,
+  // MAC, address, host keys; see guest/agent/reidentify.h) and returns its
+  // new host keys. An agent from before this request answers with an
+  // error, reported as kUnavailable.
+  Result<std::vector<std::string>> Reidentify(const agent::Reidentify& request,
+                                              Deadline deadline);
 
   // A fresh channel number for an exec, put or get.
   uint32_t NewChannel() { return next_channel_++; }

@@ -23,7 +23,8 @@ constexpr std::array<std::string_view, kMaxMsgType + 1> kNames = {
     "?",          "hello",     "hello_reply", "health",    "health_reply", "exec_start",
     "exec_started", "stdin",   "stdin_close", "stdout",    "stderr",       "signal",
     "resize",     "exit",      "error",       "put_start", "get_start",    "data",
-    "data_end",   "done",      "host_keys",   "host_keys_reply",
+    "data_end",   "done",      "host_keys",   "host_keys_reply", "reidentify",
+    "reidentify_reply",
 };
 
 }  // namespace

@@ -54,11 +54,13 @@ enum class MsgType : uint8_t {
   kDone = 19,           // agent -> host: empty; a put finished
   kHostKeys = 20,       // host -> agent: empty
   kHostKeysReply = 21,  // agent -> host: list of "type base64" lines
+  kReidentify = 22,     // host -> agent: Reidentify (a guest restored from a snapshot)
+  kReidentifyReply = 23,  // agent -> host: list of the new "type base64" host keys
 };
 
 // The lowest and highest MsgType value; anything outside is unknown.
 inline constexpr uint8_t kMinMsgType = 1;
-inline constexpr uint8_t kMaxMsgType = 21;
+inline constexpr uint8_t kMaxMsgType = 23;
 
 std::string_view MsgTypeName(MsgType type);
 

@@ -1,5 +1,8 @@
 #include "guest/agent/protocol/messages.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <optional>
 
 #include "guest/agent/protocol/frame.h"
@@ -257,6 +260,91 @@ Status ExpectEmpty(std::string_view p, std::string_view what) {
                                         std::to_string(p.size()) + " bytes");
   }
   return OkStatus();
+}
+
+namespace {
+
+bool ValidHostname(std::string_view h) {
+  if (h.empty() || h.size() > 63 || h.front() == '-') return false;
+  return std::all_of(h.begin(), h.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+bool ValidMac(std::string_view m) {
+  if (m.size() != 17) return false;
+  for (size_t i = 0; i < m.size(); ++i) {
+    const char c = m[i];
+    if (i % 3 == 2) {
+      if (c != ':') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  // The first octet's low bit marks multicast, which no NIC may take.
+  const int first = std::stoi(std::string(m.substr(0, 2)), nullptr, 16);
+  return (first & 1) == 0;
+}
+
+bool ValidIpv4(const std::string& a) {
+  in_addr addr{};
+  return inet_pton(AF_INET, a.c_str(), &addr) == 1;
+}
+
+bool ValidCidr(const std::string& c) {
+  const size_t slash = c.find('/');
+  if (slash == std::string::npos || !ValidIpv4(c.substr(0, slash))) return false;
+  const std::string prefix = c.substr(slash + 1);
+  if (prefix.empty() || prefix.size() > 2 ||
+      !std::all_of(prefix.begin(), prefix.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+    return false;
+  const int n = std::stoi(prefix);
+  return n >= 1 && n <= 32;
+}
+
+}  // namespace
+
+std::string EncodeReidentify(const Reidentify& m) {
+  return Writer()
+      .Str(m.hostname)
+      .Str(m.mac)
+      .Str(m.address)
+      .Str(m.gateway)
+      .Str(m.dns)
+      .Str(m.seed)
+      .Take();
+}
+
+Result<Reidentify> DecodeReidentify(std::string_view p) {
+  Reader r(p, "reidentify");
+  Reidentify m;
+  m.hostname = r.Str("hostname");
+  m.mac = r.Str("mac");
+  m.address = r.Str("address");
+  m.gateway = r.Str("gateway");
+  m.dns = r.Str("dns");
+  m.seed = r.Str("seed");
+  BANGER_RETURN_IF_ERROR(r.Done());
+  auto bad = [](const std::string& why) {
+    return Error(Code::kCorruption, "agent reidentify: " + why);
+  };
+  if (!ValidHostname(m.hostname))
+    return bad("hostname " + Quote(m.hostname) + " is not 1 to 63 of [a-z0-9-]");
+  if (!m.address.empty() && !ValidCidr(m.address))
+    return bad("address " + Quote(m.address) + " is not an IPv4 address with a prefix length");
+  if (!m.address.empty() && !ValidMac(m.mac))
+    return bad("mac " + Quote(m.mac) + " is not a unicast MAC address (aa:bb:cc:dd:ee:ff)");
+  if (!m.gateway.empty() && !ValidIpv4(m.gateway))
+    return bad("gateway " + Quote(m.gateway) + " is not an IPv4 address");
+  if (!m.dns.empty() && !ValidIpv4(m.dns))
+    return bad("dns " + Quote(m.dns) + " is not an IPv4 address");
+  if ((!m.gateway.empty() || !m.dns.empty()) && m.address.empty())
+    return bad("gateway and dns need an address");
+  if (m.seed.size() < kMinSeedBytes || m.seed.size() > kMaxSeedBytes)
+    return bad("seed of " + std::to_string(m.seed.size()) + " bytes; " +
+               std::to_string(kMinSeedBytes) + " to " + std::to_string(kMaxSeedBytes) +
+               " are needed");
+  return m;
 }
 
 }  // namespace banger::agent

@@ -54,6 +54,24 @@ struct WindowSize {
   uint16_t cols = 0;
 };
 
+// Gives a guest restored from a snapshot its own identity: everything that
+// was its source VM's and must differ per VM.
+struct Reidentify {
+  std::string hostname;  // 1 to 63 of [a-z0-9-], not starting with '-'
+  std::string mac;       // the NIC's new address, "52:54:00:12:34:56" (unicast)
+  std::string address;   // "A.B.C.D/PREFIX"; empty: no network, mac ignored
+  std::string gateway;   // "A.B.C.D" or empty
+  std::string dns;       // "A.B.C.D" or empty
+  std::string seed;      // host randomness mixed into the guest's RNG
+};
+
+// Bounds of Reidentify::seed: enough to reseed, small enough to be a request.
+inline constexpr size_t kMinSeedBytes = 32;
+inline constexpr size_t kMaxSeedBytes = 512;
+
+std::string EncodeReidentify(const Reidentify& m);
+Result<Reidentify> DecodeReidentify(std::string_view p);
+
 std::string EncodeHello(const Hello& m);
 Result<Hello> DecodeHello(std::string_view p);
 

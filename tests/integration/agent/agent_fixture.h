@@ -11,6 +11,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <vector>
 #include <thread>
 
 #include "reconciler/agent/agent_client.h"
@@ -30,13 +31,24 @@ inline agentclient::Deadline In(std::chrono::milliseconds d) {
 class AgentFixture {
  public:
   // `guest_root`: where the agent reads /proc and /etc from ("" the host's).
-  explicit AgentFixture(const std::string& guest_root = "") : dir_(ScratchDir("banger-agent-test-")) {
+  // `wrapper`: a command that execs the agent in place (same PID), such as
+  // `ip netns exec NS unshare --uts`, to run it in namespaces of its own.
+  explicit AgentFixture(const std::string& guest_root = "",
+                        const std::vector<std::string>& wrapper = {})
+      : dir_(ScratchDir("banger-agent-test-")) {
     socket_ = JoinPath(dir_.path(), "agent.sock");
+    std::vector<std::string> argv = wrapper;
+    for (const std::string& a : {AgentBin(), std::string("--no-vsock"), std::string("--port"),
+                                 std::string(), std::string("--unix"), socket_,
+                                 std::string("--guest-root"), guest_root})
+      argv.push_back(a);
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork");
     if (pid_ == 0) {
-      execl(AgentBin().c_str(), "banger-agent", "--no-vsock", "--port", "", "--unix",
-            socket_.c_str(), "--guest-root", guest_root.c_str(), static_cast<char*>(nullptr));
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execvp(args[0], args.data());
       _exit(127);
     }
     // The file appears at bind(), before listen(): wait for a connection.

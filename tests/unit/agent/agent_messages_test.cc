@@ -131,5 +131,72 @@ TEST_CASE("put and get directories must be absolute") {
   CHECK(Message(DecodeDirectory(EncodeString(""))) == "agent: directory '' is not an absolute path");
 }
 
+Reidentify SampleReidentify() {
+  Reidentify r;
+  r.hostname = "clone-1";
+  r.mac = "52:54:00:0a:0b:0c";
+  r.address = "172.30.0.7/24";
+  r.gateway = "172.30.0.1";
+  r.dns = "172.30.0.1";
+  r.seed = std::string(64, '\x5a');
+  return r;
+}
+
+TEST_CASE("reidentify requests round-trip, also without a network") {
+  auto back = DecodeReidentify(EncodeReidentify(SampleReidentify()));
+  REQUIRE(back.ok());
+  CHECK(back->hostname == "clone-1");
+  CHECK(back->mac == "52:54:00:0a:0b:0c");
+  CHECK(back->address == "172.30.0.7/24");
+  CHECK(back->gateway == "172.30.0.1");
+  CHECK(back->dns == "172.30.0.1");
+  CHECK(back->seed == std::string(64, '\x5a'));
+  Reidentify offline = SampleReidentify();
+  offline.address = offline.gateway = offline.dns = offline.mac = "";
+  CHECK(DecodeReidentify(EncodeReidentify(offline)).ok());
+}
+
+TEST_CASE("reidentify requests are validated field by field") {
+  auto refused = [](auto change) {
+    Reidentify r = SampleReidentify();
+    change(r);
+    return Message(DecodeReidentify(EncodeReidentify(r)));
+  };
+  CHECK(refused([](Reidentify& r) { r.hostname = "Web"; }) ==
+        "agent reidentify: hostname 'Web' is not 1 to 63 of [a-z0-9-]");
+  CHECK(refused([](Reidentify& r) { r.hostname = "-x"; }).find("hostname '-x'") !=
+        std::string::npos);
+  CHECK(refused([](Reidentify& r) { r.hostname = std::string(64, 'a'); }).find("hostname") !=
+        std::string::npos);
+  CHECK(refused([](Reidentify& r) { r.mac = "53:54:00:0a:0b:0c"; }) ==
+        "agent reidentify: mac '53:54:00:0a:0b:0c' is not a unicast MAC address "
+        "(aa:bb:cc:dd:ee:ff)");
+  CHECK(refused([](Reidentify& r) { r.mac = "52:54:00:0a:0b"; }).find("mac") !=
+        std::string::npos);
+  CHECK(refused([](Reidentify& r) { r.mac = "52-54-00-0a-0b-0c"; }).find("mac") !=
+        std::string::npos);
+  CHECK(refused([](Reidentify& r) { r.address = "172.30.0.7"; }) ==
+        "agent reidentify: address '172.30.0.7' is not an IPv4 address with a prefix length");
+  CHECK(refused([](Reidentify& r) { r.address = "172.30.0.7/33"; }).find("address") !=
+        std::string::npos);
+  CHECK(refused([](Reidentify& r) { r.address = "172.30.0.7/24; rm"; }).find("address") !=
+        std::string::npos);
+  CHECK(refused([](Reidentify& r) { r.gateway = "gw"; }) ==
+        "agent reidentify: gateway 'gw' is not an IPv4 address");
+  CHECK(refused([](Reidentify& r) { r.dns = "1.2.3"; }) ==
+        "agent reidentify: dns '1.2.3' is not an IPv4 address");
+  CHECK(refused([](Reidentify& r) { r.address = ""; }) ==
+        "agent reidentify: gateway and dns need an address");
+  CHECK(refused([](Reidentify& r) { r.seed = std::string(31, 'x'); }) ==
+        "agent reidentify: seed of 31 bytes; 32 to 512 are needed");
+  CHECK(refused([](Reidentify& r) { r.seed = std::string(513, 'x'); }).find("seed of 513") !=
+        std::string::npos);
+  std::string padded = EncodeReidentify(SampleReidentify()) + "x";
+  CHECK(Message(DecodeReidentify(padded)) == "agent reidentify: 1 trailing bytes");
+  std::string cut = EncodeReidentify(SampleReidentify());
+  cut.pop_back();
+  CHECK(Message(DecodeReidentify(cut)).find("agent reidentify: ") == 0);
+}
+
 }  // namespace
 }  // namespace banger::agent
