@@ -12,7 +12,11 @@
 //   vm        image, kernel: replace; vcpus, memory, disk growth: restart
 //             (update while the VM is stopped: applies at next start);
 //             disk shrink: error; nat, ports, file_sync, labels,
-//             keep_work_disk: update in place
+//             keep_work_disk: update in place; from_snapshot: replace
+//             (a clone's inherited fields are not compared)
+//   snapshot  vm: replace (taken again) and its clones replaced; a source
+//             VM changed since it was taken: drift, no step (see
+//             snapshot_plan.h)
 // Host ports: two declared VMs publishing one (same protocol and port, same
 // address or either on 0.0.0.0) is an error naming both; so is a port a VM
 // is about to publish that Observed::bound_sockets shows another process
