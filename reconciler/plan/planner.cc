@@ -349,10 +349,15 @@ class PlanBuilder {
 
   void AddDependencyChanges(const specs::VmSpec& v, const model::VmRecord& rec,
                             std::vector<Change>& changes) {
-    AddFileSyncChanges(v, rec, changes);
     // A clone runs its snapshot's copies of the disks and memory: a rebuilt
     // image or kernel reaches it through the snapshot (drift), not directly.
-    if (!v.from_snapshot.empty() && v.from_snapshot == rec.spec.from_snapshot) return;
+    if (v.from_snapshot.empty() || v.from_snapshot != rec.spec.from_snapshot)
+      AddArtifactChanges(v, rec, changes);
+    AddFileSyncChanges(v, rec, changes);
+  }
+
+  void AddArtifactChanges(const specs::VmSpec& v, const model::VmRecord& rec,
+                          std::vector<Change>& changes) {
     const auto image_addr = Address(ResourceKind::kImage, v.image);
     const auto kernel_addr = Address(ResourceKind::kKernel, v.kernel);
     if (v.image == rec.spec.image) {
