@@ -176,6 +176,16 @@ def close_fleet(state, helper, netns, scratch):
     scratch.close()
 
 
+def delete_fleet(banger, state, helper, netns, scratch):
+    """The end of a test whose VMs an apply can delete: applies an empty
+    spec through `banger` (the test's own way of running the CLI), then
+    close_fleet, even when that apply fails."""
+    try:
+        banger("apply", "--yes", "-f", str(scratch.write("empty.toml", "")))
+    finally:
+        close_fleet(state, helper, netns, scratch)
+
+
 def vmm_pids_under(directory):
     """PIDs of processes whose command line mentions `directory` (our own
     state dir, so only VMMs this test started)."""
