@@ -12,13 +12,26 @@
 namespace banger {
 namespace {
 
-// 0: no crash asked for (unset, empty, not a positive number).
-long CrashTarget() {
+// BANGER_CRASH_AT: a positive number k (the k-th point), else any other
+// text (the first point whose line contains it); unset or empty: none.
+struct CrashTarget {
+  long k = 0;
+  std::string text;
+  bool any() const { return k > 0 || !text.empty(); }
+};
+
+CrashTarget ReadCrashTarget() {
+  CrashTarget t;
   const char* v = std::getenv("BANGER_CRASH_AT");
-  if (!v || !*v) return 0;
+  if (!v || !*v) return t;
   char* end = nullptr;
   long k = std::strtol(v, &end, 10);
-  return *end == '\0' && k > 0 ? k : 0;
+  if (*end == '\0' && k > 0) {
+    t.k = k;
+  } else {
+    t.text = v;
+  }
+  return t;
 }
 
 std::atomic<long> g_points{0};
@@ -26,15 +39,17 @@ std::atomic<long> g_points{0};
 }  // namespace
 
 void CrashPoint(std::string_view where) {
-  static const long target = CrashTarget();
+  static const CrashTarget target = ReadCrashTarget();
   static const bool trace = std::getenv("BANGER_CRASH_TRACE") != nullptr;
-  if (target == 0 && !trace) return;
+  if (!target.any() && !trace) return;
   const long n = ++g_points;
-  if (n != target && !trace) return;
+  const bool crash = n == target.k ||
+                     (!target.text.empty() && where.find(target.text) != std::string_view::npos);
+  if (!crash && !trace) return;
   // One write(2): the line must be whole even when the next call kills.
   std::string line = "banger: crash point " + std::to_string(n) + ": " + std::string(where) + "\n";
   (void)!write(STDERR_FILENO, line.data(), line.size());
-  if (n == target) kill(getpid(), SIGKILL);
+  if (crash) kill(getpid(), SIGKILL);
 }
 
 }  // namespace banger

@@ -4,7 +4,9 @@
 // With BANGER_CRASH_AT=k in the environment, the k-th call of CrashPoint
 // (counted from 1 in this process) writes "banger: crash point k: WHERE" to
 // stderr and SIGKILLs the process: no destructor, atexit handler or
-// buffered write runs, exactly as for a kill from outside. With
+// buffered write runs, exactly as for a kill from outside. A value that is
+// not a positive number is text: the first point whose WHERE contains it
+// is the one (a test that knows the line it wants needs no listing). With
 // BANGER_CRASH_TRACE set, every point writes its line and the process goes
 // on, which is how a test lists the points of a clean run.
 //

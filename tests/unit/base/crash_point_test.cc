@@ -57,9 +57,21 @@ TEST_CASE("BANGER_CRASH_AT=k kills the process at the k-th crash point") {
   REQUIRE(WIFEXITED(beyond.status));
   CHECK(beyond.err.empty());
 
-  for (const char* ignored : {"0", "-1", "2x", ""}) {
-    Run r = ThreePointsWith("BANGER_CRASH_AT", ignored);
+  Run empty = ThreePointsWith("BANGER_CRASH_AT", "");
+  CHECK(WIFEXITED(empty.status));
+}
+
+TEST_CASE("BANGER_CRASH_AT=text kills at the first crash point whose line contains it") {
+  Run at = ThreePointsWith("BANGER_CRASH_AT", "ir");
+  REQUIRE(WIFSIGNALED(at.status));
+  CHECK(WTERMSIG(at.status) == SIGKILL);
+  CHECK(at.err == "banger: crash point 1: first\n");
+  CHECK(ThreePointsWith("BANGER_CRASH_AT", "hird").err == "banger: crash point 3: third\n");
+  // Not a positive number: text, matching none of these lines.
+  for (const char* text : {"0", "-1", "2x"}) {
+    Run r = ThreePointsWith("BANGER_CRASH_AT", text);
     CHECK(WIFEXITED(r.status));
+    CHECK(r.err.empty());
   }
 }
 
