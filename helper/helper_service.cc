@@ -47,7 +47,9 @@ Result<std::unique_ptr<HelperService>> HelperService::Create(HelperConfig config
 
 Reply HelperService::HandleFrame(std::string_view frame, UniqueFd fd) {
   auto request = DecodeRequest(frame);
-  if (!request.ok()) return Reply{EncodeErrorResponse(request.error()), UniqueFd()};
+  if (!request.ok()) {
+    return Reply{EncodeErrorResponse(request.error()), UniqueFd(), "", request.error().message()};
+  }
   return Handle(*request, std::move(fd));
 }
 
@@ -56,6 +58,7 @@ Reply HelperService::Handle(const Request& request, UniqueFd fd) {
       [&](const auto& q) -> Reply {
         using Q = std::decay_t<decltype(q)>;
         Reply reply;
+        reply.op = Q::kOp;
         auto result = [&]() -> Result<typename Q::Response> {
           if constexpr (std::is_same_v<Q, JailStartRequest>) {
             return StartJail(q, std::move(fd));
@@ -70,6 +73,7 @@ Reply HelperService::Handle(const Request& request, UniqueFd fd) {
         if (!result.ok()) {
           reply.fd.Reset();
           reply.frame = EncodeErrorResponse(result.error());
+          reply.failure = result.error().message();
         } else {
           reply.frame = EncodeResponse(*result);
         }

@@ -41,6 +41,8 @@ struct HelperConfig {
 struct Reply {
   std::string frame;
   UniqueFd fd;
+  std::string op;       // the request's operation; empty when it did not decode
+  std::string failure;  // the error sent back; empty on success
 };
 
 class HelperService {

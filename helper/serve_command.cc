@@ -22,7 +22,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: banger-helper serve --owner UID [--socket PATH] [--state-dir DIR] "
-    "[--jailer PATH --firecracker PATH [--jail-dir DIR]]";
+    "[--log-requests] [--jailer PATH --firecracker PATH [--jail-dir DIR]]";
 
 Result<uid_t> ParseUid(const std::string& text) {
   uint32_t uid = 0;
@@ -41,6 +41,10 @@ Result<ServeOptions> ParseServeOptions(const std::vector<std::string>& args) {
   bool have_owner = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& flag = args[i];
+    if (flag == "--log-requests") {
+      options.log_requests = true;
+      continue;
+    }
     if (flag != "--owner" && flag != "--socket" && flag != "--state-dir" &&
         flag != "--jailer" && flag != "--firecracker" && flag != "--jail-dir") {
       return InvalidArgument("unknown argument " + Quote(flag) + "; " + kUsage);
@@ -96,7 +100,8 @@ Status Serve(const ServeOptions& options, int stop_fd, LogFn log) {
   }
   BANGER_ASSIGN_OR_RETURN(std::unique_ptr<HelperService> service,
                           HelperService::Create(std::move(config)));
-  BANGER_ASSIGN_OR_RETURN(Server server, Server::Listen(socket_path, service.get(), log));
+  BANGER_ASSIGN_OR_RETURN(Server server, Server::Listen(socket_path, service.get(), log,
+                                                                options.log_requests));
   if (log) {
     log("serving uid " + std::to_string(options.owner_uid) + " on " + Quote(socket_path) +
         ", protocol " + std::to_string(kProtocolVersion));

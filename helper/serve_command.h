@@ -1,13 +1,15 @@
 // `banger-helper serve` (also reachable as `banger helper serve`): options,
 // startup checks and the signal-driven serve loop.
 //
-//   serve --owner UID [--socket PATH] [--state-dir DIR]
+//   serve --owner UID [--socket PATH] [--state-dir DIR] [--log-requests]
 //         [--jailer PATH --firecracker PATH [--jail-dir DIR]]
 //
 // Defaults: socket DefaultSocketPath(UID) in /run/banger (created root-owned
 // 0755), state dir /var/lib/banger-helper (0700). Without --jailer the
 // helper refuses jail_start; --jail-dir defaults to the jailer's own
 // /srv/jailer and must be on the filesystem of the owner's banger state.
+// --log-requests logs every request served (operation, peer, outcome): an
+// audit trail, and how tests count the privileged operations an apply made.
 #pragma once
 
 #include <sys/types.h>
@@ -27,6 +29,7 @@ struct ServeOptions {
   std::string jailer;       // empty: no jailed Firecracker
   std::string firecracker;  // required with jailer
   std::string jail_dir = "/srv/jailer";
+  bool log_requests = false;
 };
 
 // Parses the arguments after "serve". Errors name the flag.

@@ -42,6 +42,7 @@ bool SomeoneListens(const sockaddr_un& addr) {
 
 struct Connection {
   UniqueFd fd;
+  ucred peer{};
   std::thread thread;
   std::atomic<bool> done{false};
 };
@@ -61,7 +62,7 @@ void DiscardPending(int fd) {
 bool PeerAllowed(uid_t peer, uid_t owner) { return peer == owner || peer == 0; }
 
 Result<Server> Server::Listen(const std::string& socket_path, HelperService* service,
-                              LogFn log) {
+                              LogFn log, bool log_requests) {
   std::string what = "listen on " + Quote(socket_path);
   BANGER_ASSIGN_OR_RETURN(sockaddr_un addr, UnixAddress(socket_path));
   struct stat st {};
@@ -89,7 +90,7 @@ Result<Server> Server::Listen(const std::string& socket_path, HelperService* ser
     unlink(socket_path.c_str());
     return Error::FromErrno(what + ": listen", err);
   }
-  return Server(socket_path, std::move(fd), service, std::move(log));
+  return Server(socket_path, std::move(fd), service, std::move(log), log_requests);
 }
 
 Server::~Server() {
@@ -131,6 +132,12 @@ Status Server::Run(int stop_fd) {
       }
       if (frame->eof) break;
       Reply reply = service_->HandleFrame(frame->data, std::move(frame->fd));
+      if (log_requests_ && log_) {
+        log_("request " + (reply.op.empty() ? std::string("(undecodable)") : reply.op) +
+             " from uid " + std::to_string(conn->peer.uid) + " pid " +
+             std::to_string(conn->peer.pid) + ": " +
+             (reply.failure.empty() ? std::string("ok") : "error: " + reply.failure));
+      }
       if (!SendFrame(conn->fd.get(), reply.frame, reply.fd.get()).ok()) break;
     }
     // The peer sees the end now; the descriptor itself is closed when the
@@ -177,6 +184,7 @@ Status Server::Run(int stop_fd) {
     }
     auto conn = std::make_unique<Connection>();
     conn->fd = std::move(client);
+    conn->peer = cred;
     Connection* raw = conn.get();
     conn->thread = std::thread(serve, raw);
     connections.push_back(std::move(conn));

@@ -31,8 +31,10 @@ class Server {
   // refusing when a live helper answers on it or the path is not a socket.
   // The socket is mode 0666: SO_PEERCRED, not the file mode, is the access
   // control, so a refused peer gets an explanation instead of EACCES.
+  // With `log_requests`, every request served is logged: its operation,
+  // the peer's uid and pid, and "ok" or the error.
   static Result<Server> Listen(const std::string& socket_path, HelperService* service,
-                               LogFn log);
+                               LogFn log, bool log_requests = false);
 
   Server(Server&&) = default;
   ~Server();
@@ -42,14 +44,16 @@ class Server {
   Status Run(int stop_fd);
 
  private:
-  Server(std::string path, UniqueFd listener, HelperService* service, LogFn log)
+  Server(std::string path, UniqueFd listener, HelperService* service, LogFn log,
+         bool log_requests)
       : path_(std::move(path)), listener_(std::move(listener)),
-        service_(service), log_(std::move(log)) {}
+        service_(service), log_(std::move(log)), log_requests_(log_requests) {}
 
   std::string path_;
   UniqueFd listener_;
   HelperService* service_;
   LogFn log_;
+  bool log_requests_ = false;
 };
 
 }  // namespace banger::helper

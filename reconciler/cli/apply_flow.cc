@@ -1,5 +1,7 @@
 #include "reconciler/cli/apply_flow.h"
 
+#include "reconciler/base/crash_point.h"
+
 #include <chrono>
 #include <iostream>
 #include <mutex>
@@ -110,6 +112,9 @@ void ProgressPrinter::StepFinished(const plan::Step& step, const apply::StepOutc
 void ProgressPrinter::Line(const std::string& s) {
   std::lock_guard<std::mutex> l(mu_);
   console_.out << s << std::endl;
+  // Each line is a step boundary a crash test may stop at (under the lock:
+  // points are numbered in the order their lines appear).
+  CrashPoint(s);
 }
 
 apply::ApplyResult RunPlanSteps(Console& console, Session& session, const plan::Plan& p,

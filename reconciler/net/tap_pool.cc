@@ -95,6 +95,11 @@ void TapPool::FillLoop() {
 }
 
 Result<AcquiredTap> TapPool::Acquire(const std::string& vm) {
+  {
+    std::lock_guard control(control_mu_);
+    BANGER_ASSIGN_OR_RETURN(std::optional<TapHandle> left, ReclaimAbandoned(vm));
+    if (left) return AcquiredTap{left->name, std::move(left->fd), true};
+  }
   for (;;) {
     std::optional<TapHandle> tap;
     {
@@ -132,6 +137,19 @@ Result<AcquiredTap> TapPool::Acquire(const std::string& vm) {
     return st.error().WithContext("acquire tap for " + Quote(vm));
   }
   return AcquiredTap{tap->name, std::move(tap->fd), false};
+}
+
+Result<std::optional<TapHandle>> TapPool::ReclaimAbandoned(const std::string& vm) {
+  auto taps = control_.ListTaps();
+  if (!taps.ok()) return taps.error().WithContext("acquire tap for " + Quote(vm));
+  for (const helper::TapInfo& tap : *taps) {
+    if (tap.vm != vm || tap.bridge != options_.bridge) continue;
+    // Busy: a VMM (or another engine's start of a VM of that name) holds
+    // it; only a tap nobody holds is abandoned.
+    auto opened = control_.OpenTap(tap.name);
+    if (opened.ok()) return std::optional<TapHandle>(std::move(opened).value());
+  }
+  return std::optional<TapHandle>();
 }
 
 Status TapPool::Release(const std::string& name) {

@@ -54,8 +54,9 @@ class TapPool {
   TapPool(const TapPool&) = delete;
   TapPool& operator=(const TapPool&) = delete;
 
-  // A tap assigned to `vm`: a free one when there is one (no creation on
-  // this path), else one created now.
+  // A tap assigned to `vm`: the one a start of `vm` that was killed before
+  // its VMM ran left assigned (held by nobody), else a free one when there
+  // is one (no creation on this path), else one created now.
   Result<AcquiredTap> Acquire(const std::string& vm);
 
   // Deletes a VM's tap (after its VMM exited).
@@ -78,6 +79,9 @@ class TapPool {
   void FillLoop();
   std::string NewTapName();  // requires mu_
   Result<TapHandle> CreateTap(HelperClient& client);
+  // An open tap already assigned to `vm` that no process holds (requires
+  // control_mu_).
+  Result<std::optional<TapHandle>> ReclaimAbandoned(const std::string& vm);
 
   TapPoolOptions options_;
 

@@ -13,6 +13,10 @@ namespace {
 char* g_area = nullptr;     // argv[0]
 char* g_arg_end = nullptr;  // one past argv's last NUL (the kernel's arg_end)
 char* g_end = nullptr;      // one past the last string of the area
+// The moved environment lives as long as the process. Kept here too: once
+// setenv() replaces `environ` with an array of its own, this is the only
+// reference to it (else a leak checker reports it).
+char** g_moved_environ = nullptr;
 
 }  // namespace
 
@@ -40,6 +44,7 @@ void InitProcessTitle(int argc, char** argv) {
       for (size_t i = 0; i < env_count && environ[i] == end; ++i)
         end = environ[i] + std::strlen(environ[i]) + 1;
       environ = moved;
+      g_moved_environ = moved;
     } else {
       for (size_t i = 0; i < env_count; ++i) free(moved[i]);
       delete[] moved;

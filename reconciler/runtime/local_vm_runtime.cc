@@ -100,6 +100,15 @@ Status LocalVmRuntime::Create(model::VmRecord& record, const apply::VmInputs& in
   BANGER_ASSIGN_OR_RETURN(vmm::VmmDriver * driver, ChooseDriver(inputs.settings));
   const std::string dir = options_.paths.vm_dir(name);
   const bool dir_existed = IsDirectory(dir);
+  // Handles of a VM that is not recorded yet come from a create (or the
+  // create half of a replace) killed after its VMM started: that VMM still
+  // holds the disks, the tap and the address. Stop it the way a recorded
+  // VM is stopped (same name, same address) before making the VM again.
+  BANGER_ASSIGN_OR_RETURN(model::VmLiveness leftover, Observe(name));
+  if (leftover.has_handles) {
+    progress.Note("stopping what an interrupted create left running");
+    BANGER_RETURN_IF_ERROR(Stop(record, progress));
+  }
   BANGER_RETURN_IF_ERROR(MakeDirs(dir, 0700));
   Undo undo;
   if (!dir_existed) undo.Add([dir] { (void)RemoveTree(dir); });

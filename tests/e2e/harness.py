@@ -148,15 +148,15 @@ def user_cache(user):
     return cache
 
 
-def start_helper(netns, owner_uid, scratch):
+def start_helper(netns, owner_uid, scratch, extra_args=()):
     """The root helper for `owner_uid`, serving a socket in `scratch` from
-    inside the namespace `netns`; returns (Process, socket path) once the
-    socket exists."""
+    inside the namespace `netns` and logging to scratch/helper.log; returns
+    (Process, socket path) once the socket exists."""
     sock = scratch.path / "helper.sock"
     helper = Process(
         ["ip", "netns", "exec", netns.name, BANGER, "helper", "serve",
          "--owner", str(owner_uid), "--socket", str(sock),
-         "--state-dir", str(scratch.path / "helper-state")],
+         "--state-dir", str(scratch.path / "helper-state"), *extra_args],
         log=scratch.path / "helper.log")
     for _ in range(100):
         if sock.exists():
@@ -174,6 +174,16 @@ def close_fleet(state, helper, netns, scratch):
     helper.close()
     netns.close()
     scratch.close()
+
+
+def delete_fleet(banger, state, helper, netns, scratch):
+    """The end of a test whose VMs an apply can delete: applies an empty
+    spec through `banger` (the test's own way of running the CLI), then
+    close_fleet, even when that apply fails."""
+    try:
+        banger("apply", "--yes", "-f", str(scratch.write("empty.toml", "")))
+    finally:
+        close_fleet(state, helper, netns, scratch)
 
 
 def vmm_pids_under(directory):

@@ -3,7 +3,9 @@ namespace the test creates, the engine as an unprivileged user), readiness
 goes through the agent, and `vm exec` runs over it: exit codes, stdout and
 stderr apart, stdin piped, env and cwd, signals forwarded, a terminal
 with its size and a resize; `--via ssh` gives the same answers, and
-file_sync into the running VM copies through the agent."""
+file_sync into the running VM copies through the agent. A guest flooding
+its console for a minute keeps console.log within its cap and `vm exec`
+answering (latency before and during printed)."""
 
 import fcntl
 import os
@@ -11,6 +13,7 @@ import pathlib
 import pty
 import select
 import signal
+import statistics
 import struct
 import termios
 import subprocess
@@ -63,10 +66,7 @@ class AgentTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.banger_cls("apply", "--yes", "-f", str(cls.scratch.write("empty.toml", "")))
-        finally:
-            harness.close_fleet(cls.state, cls.helper, cls.netns, cls.scratch)
+        harness.delete_fleet(cls.banger_cls, cls.state, cls.helper, cls.netns, cls.scratch)
 
     @classmethod
     def banger_cls(cls, *args, netns=True, timeout=900, stdin=None):
@@ -190,6 +190,8 @@ class AgentTest(unittest.TestCase):
         self.assertIn("40 120\r\ngot:hello", text)
         self.assertEqual(os.waitstatus_to_exitcode(status), 0)
 
+        self.check_console_flood()
+
         # `vm stop` asks the guest's init to power off through the agent:
         # a clean power-off even with sshd down.
         self.ok("vm", "exec", "web", "--via", "agent", "--", "systemctl", "stop", "ssh.service")
@@ -198,6 +200,102 @@ class AgentTest(unittest.TestCase):
         print(f"\nvm stop through the agent: {time.monotonic() - t0:.1f}s", file=sys.stderr)
         console = (self.state / "vms" / "web" / "console.log").read_text(errors="replace")
         self.assertIn("reboot: Power down", console)
+
+    def check_console_flood(self):
+        """A guest writing to its console as fast as it can for FLOOD_SECONDS
+        leaves console.log and console.log.1 within the cap, the logger's
+        memory flat, and `vm exec` answering: its latency before and during
+        the flood is printed. QEMU's UART paces the console at its baud
+        rate, so a minute stays far below the cap; the logger at full pipe
+        speed is integration_vmm's "a writer flooding at full speed"."""
+        console = self.state / "vms" / "web" / "console.log"
+        rotated = console.with_name("console.log.1")
+        logger = console_logger_pid(console)
+        self.assertIsNotNone(logger, "no console logger holds " + str(console))
+        rss_before = rss_kib(logger)
+
+        def exec_seconds():
+            t0 = time.monotonic()
+            r = self.exec("agent", "true")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return time.monotonic() - t0
+
+        before = [exec_seconds() for _ in range(5)]
+        logged_before = console_bytes(console, rotated)
+        # A unit of its own: the agent serves one host connection at a
+        # time, so the flood must not hold the one `vm exec` uses. The host
+        # stops it after FLOOD_SECONDS (`timeout` in the guest is a backstop:
+        # a loaded TCG guest's clock can lag).
+        r = self.exec("agent", "systemd-run", "--unit", "banger-flood", "sh", "-c",
+                      f"timeout {4 * FLOOD_SECONDS} sh -c 'while :; do cat /proc/cpuinfo; done' "
+                      "> /dev/console")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        flood_start = time.monotonic()
+        during, peak = [], 0
+        time.sleep(3)  # the loop is running
+        while time.monotonic() < flood_start + FLOOD_SECONDS:
+            during.append(exec_seconds())
+            peak = max(peak, console_bytes(console, rotated))
+            time.sleep(1)
+        r = self.exec("agent", "systemctl", "stop", "banger-flood")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        flood_seconds = time.monotonic() - flood_start
+        after = [exec_seconds() for _ in range(3)]
+        peak = max(peak, console_bytes(console, rotated))
+        logged = peak - logged_before  # a lower bound once the log rotates
+        rss_after = rss_kib(logger)
+        print(f"\nconsole flood {flood_seconds:.0f}s: vm exec true before median "
+              f"{statistics.median(before):.2f}s max {max(before):.2f}s (n={len(before)}); "
+              f"during median {statistics.median(during):.2f}s max {max(during):.2f}s "
+              f"(n={len(during)}); after median {statistics.median(after):.2f}s; "
+              f"{logged} bytes logged ({logged / flood_seconds / 1024:.1f} KiB/s, the UART's "
+              f"pace); console.log+.1 peak {peak} bytes (cap {CONSOLE_CAP}); "
+              f"logger rss {rss_before} -> {rss_after} KiB", file=sys.stderr)
+        self.assertGreater(logged, 64 * 1024, "the flood did not reach the console log")
+        self.assertLessEqual(peak, CONSOLE_CAP)
+        self.assertEqual(console_logger_pid(console), logger, "the logger did not survive")
+        self.assertLess(rss_after, rss_before + 1024, "the logger's memory grew")
+        self.assertGreaterEqual(len(during), 10)
+        self.assertLess(max(during), 10, "vm exec stalled during the flood")
+        # The console is still the VM's: what the guest writes now is logged.
+        self.exec("agent", "sh", "-c", "echo BANGER-FLOOD-OVER > /dev/console")
+        deadline = time.monotonic() + 10
+        while "BANGER-FLOOD-OVER" not in console.read_text(errors="replace"):
+            self.assertLess(time.monotonic(), deadline, "console output stopped being logged")
+            time.sleep(0.2)
+
+
+# The console log's cap (vmm::LaunchConfig::console_log_cap) and the flood.
+CONSOLE_CAP = 4 << 20
+FLOOD_SECONDS = 60
+
+
+def console_bytes(console, rotated):
+    return sum(p.stat().st_size for p in (console, rotated) if p.exists())
+
+
+def console_logger_pid(console):
+    """The process holding `console` open for writing (its logger)."""
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm = (entry / "comm").read_text().strip()
+            if comm != "banger-console":
+                continue
+            for fd in (entry / "fd").iterdir():
+                if os.readlink(fd) == str(console):
+                    return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
+def rss_kib(pid):
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
 
 
 if __name__ == "__main__":

@@ -131,10 +131,7 @@ class WorkspaceTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.banger_cls("apply", "--yes", "-f", str(cls.scratch.write("empty.toml", "")))
-        finally:
-            harness.close_fleet(cls.state, cls.helper, cls.netns, cls.scratch)
+        harness.delete_fleet(cls.banger_cls, cls.state, cls.helper, cls.netns, cls.scratch)
 
     @classmethod
     def banger_cls(cls, *args, netns=True, timeout=900, stdin=None):

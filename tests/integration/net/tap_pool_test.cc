@@ -200,6 +200,49 @@ TEST_CASE("free taps are adopted by the next pool, never while another pool hold
   CHECK(fx.Teardown().empty());
 }
 
+TEST_CASE("a tap a killed start left assigned is handed to the VM again, a held one never") {
+  HelperFixture fx;
+  REQUIRE(fx.Client().EnsureBridge("bg0", "172.30.0.1/24").ok());
+  auto pool = net::TapPool::Start(PoolOptions(fx, 1));
+  REQUIRE(pool.ok());
+  REQUIRE((*pool)->WaitUntilFull(std::chrono::seconds(20)));
+
+  // The start of "web" dies after taking its tap: its fd closes, the
+  // helper's record still assigns the tap to "web".
+  auto first = (*pool)->Acquire("web");
+  REQUIRE(first.ok());
+  const std::string abandoned = first->name;
+  first->fd.Reset();
+  REQUIRE((*pool)->WaitUntilFull(std::chrono::seconds(20)));
+  const size_t links = LinkCount(fx, "bgt-");
+
+  auto again = (*pool)->Acquire("web");
+  REQUIRE(again.ok());
+  CHECK(again->name == abandoned);
+  CHECK(again->from_pool);
+  CHECK(LinkCount(fx, "bgt-") == links);
+
+  // Held (a VMM has it): another start of "web" gets a tap of its own.
+  auto other = (*pool)->Acquire("web");
+  REQUIRE(other.ok());
+  CHECK(other->name != abandoned);
+
+  // Another VM never gets it.
+  again->fd.Reset();
+  auto db = (*pool)->Acquire("db");
+  REQUIRE(db.ok());
+  CHECK(db->name != abandoned);
+
+  REQUIRE((*pool)->Drain().ok());
+  for (auto* t : {&*again, &*other, &*db}) {
+    t->fd.Reset();
+    REQUIRE(fx.Client().DeleteTap(t->name).ok());
+  }
+  CHECK(LinkCount(fx, "bgt-") == 0);
+  pool->reset();
+  CHECK(fx.Teardown().empty());
+}
+
 TEST_CASE("fill failures are reported and retried") {
   HelperFixture fx;
   // No bridge yet: every fill fails with the helper's reason.

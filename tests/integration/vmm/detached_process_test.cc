@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <thread>
 
@@ -119,6 +121,68 @@ TEST_CASE("console logger: holds none of the caller's fds and ends with its writ
 std::string ProcFile(pid_t pid, const char* name) {
   auto text = ReadFile("/proc/" + std::to_string(pid) + "/" + name);
   return text.ok() ? *text : "";
+}
+
+size_t RssKib(pid_t pid) {
+  std::string status = ProcFile(pid, "status");
+  size_t at = status.find("VmRSS:");
+  return at == std::string::npos ? 0 : std::stoul(status.substr(at + 6));
+}
+
+// QEMU's UART paces a guest's console at its baud rate (a few KB/s), so a
+// flooding guest never tests the logger's speed; a writer on the pipe does.
+TEST_CASE("console logger: a writer flooding at full speed stays within the cap, never waits long") {
+  testing::AdoptDetachedProcesses();
+  TempDir dir = testing::ScratchDir("banger-vmm-");
+  const std::string path = JoinPath(dir.path(), "console.log");
+  const uint64_t cap = LaunchConfig().console_log_cap;
+  auto logger = StartConsoleLogger(path, cap, "flood");
+  REQUIRE(logger.ok());
+  const size_t rss_before = RssKib(logger->pid);
+
+  std::string chunk(4096, 'x');
+  for (size_t i = 63; i < chunk.size(); i += 64) chunk[i] = '\n';
+  uint64_t written = 0;
+  size_t peak = 0;
+  auto slowest = std::chrono::steady_clock::duration::zero();
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; std::chrono::steady_clock::now() - start < 3s; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    REQUIRE(write(logger->write_fd.get(), chunk.data(), chunk.size()) ==
+            static_cast<ssize_t>(chunk.size()));
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - t0);
+    written += chunk.size();
+    if (i % 64 == 0) peak = std::max(peak, testing::FileSize(path) + testing::FileSize(path + ".1"));
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const size_t rss_during = RssKib(logger->pid);
+  const std::string last = "the last line\n";
+  REQUIRE(write(logger->write_fd.get(), last.data(), last.size()) == static_cast<ssize_t>(last.size()));
+  logger->write_fd.Reset();
+  CHECK(WaitProcessGone(logger->pid, logger->start_ticks, 10s));
+  const size_t total = testing::FileSize(path) + testing::FileSize(path + ".1");
+  std::printf("console logger flood: %.0f MB in %.1f s (%.0f MB/s), slowest write %.1f ms, "
+              "peak %zu bytes on disk (cap %llu), rss %zu -> %zu KiB\n",
+              written / 1e6, seconds, written / 1e6 / seconds,
+              std::chrono::duration<double, std::milli>(slowest).count(), peak,
+              static_cast<unsigned long long>(cap), rss_before, rss_during);
+  CHECK(written > 10 * cap);  // rotated many times over
+  CHECK(peak <= cap);
+  CHECK(total <= cap);
+  CHECK(total >= cap / 2);
+  // A pipe write waits only while the logger writes a buffer out.
+  CHECK(slowest < 1s);
+  CHECK(rss_during < rss_before + 1024);
+  // The newest bytes are kept: the rotated file then the current one end
+  // with the last line (a rotation may fall inside it).
+  auto rotated = ReadFile(path + ".1");
+  auto current = ReadFile(path);
+  REQUIRE(rotated.ok());
+  REQUIRE(current.ok());
+  const std::string kept = *rotated + *current;
+  REQUIRE(kept.size() >= last.size());
+  CHECK(kept.compare(kept.size() - last.size(), last.size(), last) == 0);
+  CHECK(testing::LeftoverChildren().empty());
 }
 
 // The child sets its title right after it is started: wait for it.

@@ -153,6 +153,11 @@ TEST_CASE("serve options") {
   CHECK(defaults->state_dir == "/var/lib/banger-helper");
   CHECK(defaults->jailer.empty());
   CHECK(defaults->jail_dir == "/srv/jailer");
+  CHECK_FALSE(defaults->log_requests);
+  auto logging = ParseServeOptions({"--log-requests", "--owner", "7"});
+  REQUIRE(logging.ok());
+  CHECK(logging->log_requests);
+  CHECK(logging->owner_uid == 7);
 
   CHECK(ParseServeOptions({}).error().message().rfind("--owner is required", 0) == 0);
   CHECK(ParseServeOptions({"--owner", "x1"}).error().message() == "--owner: 'x1' is not a uid");
