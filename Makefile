@@ -25,7 +25,7 @@ FUZZ_PACKAGES := clang-14 libfuzzer-14-dev
 # The fuzz targets in tests/fuzz (each <name>_fuzz.cc, seeds in corpus/<name>).
 FUZZ_TARGETS := $(patsubst tests/fuzz/%_fuzz.cc,%,$(wildcard tests/fuzz/*_fuzz.cc))
 
-.PHONY: all deps fuzz-deps build test test-unit test-integration test-e2e test-asan fuzz demo bench clean
+.PHONY: all deps fuzz-deps build test test-unit test-integration test-e2e test-crash test-asan fuzz demo bench clean
 
 all: build
 
@@ -63,6 +63,11 @@ test-integration: build
 
 test-e2e: build
 	cd $(BUILD) && ctest --output-on-failure -L e2e --timeout 3000
+
+# The crash sweep at every step boundary (tests/e2e/test_crash_steps.py);
+# `make test` runs the same test on a sample of the points.
+test-crash: deps build
+	cd $(BUILD) && BANGER_CRASH_SWEEP=all ctest --output-on-failure -R e2e_test_crash_steps --timeout 7200
 
 $(ASAN_BUILD)/build.ninja:
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBANGER_SANITIZE=ON
