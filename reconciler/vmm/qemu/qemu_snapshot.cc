@@ -74,6 +74,19 @@ Status QemuDriver::Pause(const model::VmHandles& handles) {
 Status QemuDriver::Resume(const model::VmHandles& handles) {
   const std::string what = "resume vm (qemu " + std::to_string(handles.pid) + ")";
   BANGER_ASSIGN_OR_RETURN(QmpClient qmp, ConnectTo(handles, what));
+  // A save whose banger died may still be writing: it is cancelled first
+  // (cont would not run a guest that is being migrated).
+  for (auto deadline = Clock::now() + std::chrono::seconds(10);;) {
+    BANGER_ASSIGN_OR_RETURN(json info, qmp.Execute("query-migrate"));
+    const std::string status = info.value("status", std::string());
+    if (status != "setup" && status != "active" && status != "device" &&
+        status != "cancelling" && status != "pre-switchover")
+      break;
+    if (Clock::now() >= deadline)
+      return Error(Code::kTimeout, what + ": a save in progress did not stop");
+    if (status != "cancelling") (void)qmp.Execute("migrate_cancel");
+    std::this_thread::sleep_for(kPoll);
+  }
   // After a completed save QEMU is in "postmigrate" with its disks handed
   // over; cont takes them back and runs the guest.
   auto r = qmp.Execute("cont");
