@@ -138,7 +138,13 @@ class SnapshotTest(unittest.TestCase):
         self.assertLess(resumed, before_restore, "the counter is the snapshot's, not the latest")
         self.assertGreaterEqual(resumed, at_snapshot - 10)
         self.assert_counting()
-        self.assertEqual(self.snapshots()["s1"]["restored_vms"], ["web"])
+        s1 = self.snapshots()["s1"]
+        self.assertEqual(s1["restored_vms"], ["web"])
+        print(f"\nsnapshot of a 384 MiB guest: `vm snapshot` {save_s:.2f} s "
+              f"(paused {s1['save_ms']} ms), state {s1['state_bytes']} bytes, "
+              f"{s1['allocated_bytes']} bytes allocated on disk "
+              f"(apparent {s1['apparent_bytes']}); `vm restore` to agent health "
+              f"{restore_s:.2f} s", file=sys.stderr)
 
         # In use: refused, and it stays.
         r = self.banger_cls("snapshot", "rm", "s1")
@@ -147,7 +153,7 @@ class SnapshotTest(unittest.TestCase):
         self.assertIn("s1", self.snapshots())
 
         # SIGKILL of banger during `vm snapshot`, at several moments.
-        for i, delay in enumerate((0.3, 0.8, 1.5, 3.0)):
+        for i, delay in enumerate((0.4, 1.5, 3.0)):
             name = f"k{i}"
             with self.subTest(kill_after=delay):
                 argv = ["ip", "netns", "exec", self.netns.name, "setpriv",
@@ -189,15 +195,8 @@ class SnapshotTest(unittest.TestCase):
         self.assertIn("truncated", r.stderr)
         self.assertEqual(self.boot_id(), boot)
         self.assert_counting()
-        self.assertEqual(len(harness.vmm_pids_under(self.state)), 2, "one VMM and its logger")
+        self.assertEqual(len(harness.vmm_pids_under(self.state)), 1, "one VMM")
         self.ok("snapshot", "rm", "s2")
-
-        s1 = self.snapshots()["s1"]
-        print(f"\nsnapshot of a {384} MiB guest: `vm snapshot` {save_s:.2f} s "
-              f"(paused {s1['save_ms']} ms), state {s1['state_bytes']} bytes, "
-              f"{s1['allocated_bytes']} bytes allocated on disk "
-              f"(apparent {s1['apparent_bytes']}); `vm restore` to agent health "
-              f"{restore_s:.2f} s", file=sys.stderr)
 
         # The VM goes, and with it the use: now the snapshot can be removed.
         self.ok("apply", "--yes", "-f", str(self.scratch.write("empty.toml", "")))

@@ -117,5 +117,5 @@ TEST_CASE("snapshots: stored metadata that does not decode is reported by name")
   REQUIRE_FALSE(snap.ok());
   CHECK(snap.error().code() == Code::kCorruption);
   CHECK_THAT(snap.error().message(), Catch::Contains("snapshot 'warm'"));
-  CHECK_THAT(snap.error().message(), Catch::Contains("\"name\" is missing"));
+  CHECK_THAT(snap.error().message(), Catch::Contains("field 'name' is missing"));
 }
