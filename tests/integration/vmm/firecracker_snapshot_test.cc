@@ -46,20 +46,12 @@ LaunchConfig Config(const std::string& run_dir, const std::string& tap,
   return c;
 }
 
+// The logged requests without the double's fault messages.
 std::vector<json> Requests(const std::string& run_dir) {
   std::vector<json> out;
-  auto text = ReadFile(JoinPath(run_dir, "fc_double.requests.jsonl"));
-  if (!text.ok()) return out;
-  size_t pos = 0;
-  while (pos < text->size()) {
-    size_t nl = text->find('\n', pos);
-    if (nl == std::string::npos) nl = text->size();
-    if (nl > pos) {
-      json e = json::parse(text->substr(pos, nl - pos));
-      out.push_back(json{{"method", e["method"]}, {"path", e["path"]}, {"body", e["body"]},
-                         {"status", e["status"]}});
-    }
-    pos = nl + 1;
+  for (const json& e : testing::DoubleRequestLog(run_dir)) {
+    out.push_back(json{{"method", e["method"]}, {"path", e["path"]}, {"body", e["body"]},
+                       {"status", e["status"]}});
   }
   return out;
 }

@@ -21,21 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-LaunchConfig KernelOnly(const std::string& name, const std::string& run_dir) {
-  auto kernel = testing::CloudKernel();
-  if (!kernel.ok()) FAIL("cloud kernel: " << kernel.error().message());
-  LaunchConfig c;
-  c.name = name;
-  c.vcpus = 1;
-  c.memory_bytes = 128ull << 20;
-  c.kernel = *kernel;
-  c.cmdline = testing::GuestCmdline();
-  c.run_dir = run_dir;
-  c.console_log = JoinPath(run_dir, "console.log");
-  c.want_channel = true;
-  return c;
-}
-
 std::string Status(const model::VmHandles& h) {
   auto qmp = QmpClient::Connect(h.api_socket, 5s);
   if (!qmp.ok()) return "unreachable: " + qmp.error().message();
@@ -59,7 +44,7 @@ std::string SavedGuest(QemuDriver& driver, const std::string& dir, const LaunchC
 TEST_CASE("qemu snapshot: pause, save, resume; a second QEMU continues from the state") {
   testing::AdoptDetachedProcesses();
   TempDir dir = testing::ScratchDir("banger-snap-");
-  LaunchConfig config = KernelOnly("it-snap", JoinPath(dir.path(), "run"));
+  LaunchConfig config = testing::KernelOnlyGuest("it-snap", JoinPath(dir.path(), "run"), 128ull << 20);
   QemuDriver driver;
   auto handles = driver.Launch(config);
   REQUIRE(handles.ok());
@@ -112,7 +97,7 @@ TEST_CASE("qemu snapshot: pause, save, resume; a second QEMU continues from the 
 TEST_CASE("qemu snapshot: truncated, empty and mismatched state fail cleanly") {
   testing::AdoptDetachedProcesses();
   TempDir dir = testing::ScratchDir("banger-snap-");
-  LaunchConfig config = KernelOnly("it-snap-bad", JoinPath(dir.path(), "run"));
+  LaunchConfig config = testing::KernelOnlyGuest("it-snap-bad", JoinPath(dir.path(), "run"), 128ull << 20);
   QemuDriver driver;
   const std::string state = SavedGuest(driver, dir.path(), config);
   auto size = ReadFile(state);
