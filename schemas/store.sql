@@ -7,7 +7,7 @@
 -- never here. Applied specs are the canonical JSON of specs/spec_json.h.
 
 PRAGMA application_id = 1650552423;  -- 'bang'
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 
 -- One row: the serial increments on every committed change, so a saved plan
 -- can be refused when the state moved on.
@@ -67,4 +67,22 @@ CREATE TABLE vms (
 CREATE TABLE addresses (
   ip TEXT NOT NULL PRIMARY KEY,
   vm TEXT NOT NULL UNIQUE
+) STRICT;
+
+-- Snapshots of VMs (version 2). meta: the JSON of model/snapshot_meta.h,
+-- the same as <dir>/meta.json; dir: <state>/snapshots/<name>.
+CREATE TABLE snapshots (
+  name TEXT NOT NULL PRIMARY KEY,
+  origin TEXT NOT NULL CHECK (origin IN ('spec', 'cli')),
+  source_vm TEXT NOT NULL,
+  dir TEXT NOT NULL,
+  meta TEXT NOT NULL,
+  created_unix INTEGER NOT NULL
+) STRICT;
+
+-- A VM whose disks are copy-on-write over a snapshot's files. Deleting the
+-- VM drops the row; a snapshot with rows cannot be deleted.
+CREATE TABLE vm_restores (
+  vm TEXT NOT NULL PRIMARY KEY REFERENCES vms (name) ON DELETE CASCADE,
+  snapshot TEXT NOT NULL REFERENCES snapshots (name)
 ) STRICT;

@@ -44,6 +44,8 @@ int Main(int argc, char** argv) {
   AddVmAccessCommands(vm, console, command);
   AddVmWorkspaceCommands(vm, console, command);
   AddVmRunCommand(vm, console, command);
+  AddVmSnapshotCommands(vm, console, command);
+  AddSnapshotCommands(app, console, command);
   AddSshConfigCommand(app, console, command);
   AddSystemCommand(app, console, command);
   AddCompletionCommand(app, console, command);

@@ -56,6 +56,8 @@ void AddCompletionCommand(CLI::App& app, Console& console, Command& command);
 void AddSystemCommand(CLI::App& app, Console& console, Command& command);
 void AddDaemonCommand(CLI::App& app, Console& console, Command& command);
 void AddStatusCommands(CLI::App& app, Console& console, Command& command);
+void AddVmSnapshotCommands(CLI::App* vm, Console& console, Command& command);
+void AddSnapshotCommands(CLI::App& app, Console& console, Command& command);
 
 // Runs the CLI; the process exit code.
 int Main(int argc, char** argv);

@@ -11,6 +11,7 @@
 #include "reconciler/runtime/helper_jail.h"
 #include "reconciler/runtime/helper_network.h"
 #include "reconciler/runtime/local_vm_runtime.h"
+#include "reconciler/snapshot/snapshot_service.h"
 #include "reconciler/vmm/firecracker/firecracker_driver.h"
 #include "reconciler/vmm/qemu/qemu_driver.h"
 
@@ -49,7 +50,10 @@ Result<Runtime> MakeRuntime(const store::StatePaths& paths, const specs::Setting
                                                       SystemRunner());
   rt.ssh = ssh.get();
   vm.access = std::move(ssh);
-  rt.vms = std::make_unique<runtime::LocalVmRuntime>(std::move(vm));
+  auto vms = std::make_unique<runtime::LocalVmRuntime>(std::move(vm));
+  rt.local_vms = vms.get();
+  rt.snapshots = std::make_shared<snapshot::SnapshotService>(paths, *vms);
+  rt.vms = std::move(vms);
   return rt;
 }
 

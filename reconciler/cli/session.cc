@@ -4,6 +4,7 @@
 
 #include "reconciler/image/file_image_store.h"
 #include "reconciler/kernel/file_kernel_store.h"
+#include "reconciler/cli/snapshot_ops.h"
 #include "reconciler/cli/spec_report.h"
 #include "reconciler/observe/observer.h"
 #include "reconciler/oci/oci_image_source.h"
@@ -34,6 +35,7 @@ static Status OpenStoreAndRuntime(Session& s, const specs::Settings& settings) {
   BANGER_ASSIGN_OR_RETURN(s.store, store::Store::Open(s.paths.root()));
   s.snapshot = s.store->Load();
   BANGER_ASSIGN_OR_RETURN(s.runtime, MakeRuntime(s.paths, settings));
+  SweepSnapshotLeftovers(s);
   return OkStatus();
 }
 

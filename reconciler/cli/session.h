@@ -20,6 +20,8 @@
 namespace banger::kernel { class FileKernelStore; }
 namespace banger::image { class FileImageStore; }
 namespace banger::access { class SshGuestAccess; }
+namespace banger::runtime { class LocalVmRuntime; }
+namespace banger::snapshot { class SnapshotService; }
 
 namespace banger::cli {
 
@@ -31,6 +33,8 @@ struct Runtime {
   access::SshGuestAccess* ssh = nullptr;            // owned by `vms`
   std::unique_ptr<apply::ImageStore> images;
   std::unique_ptr<apply::VmRuntime> vms;
+  runtime::LocalVmRuntime* local_vms = nullptr;     // `vms`, for snapshots
+  std::shared_ptr<snapshot::SnapshotService> snapshots;  // over `local_vms`
 };
 
 // Builds the runtime for a state dir and settings (see runtime_factory.cc).

@@ -51,8 +51,9 @@ Status CreateCopy(const std::string& base, StagedFile& staged) {
 }  // namespace
 
 std::vector<std::string> Qcow2OverlayArgv(const std::string& base,
-                                          const std::string& dest) {
-  return {"qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", dest};
+                                          const std::string& dest,
+                                          const std::string& base_format) {
+  return {"qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", base_format, dest};
 }
 
 Status CreateCowRootfs(CowMethod method, const std::string& base, const std::string& dest,

@@ -19,7 +19,8 @@ namespace banger::disk {
 // a guest that writes a qcow2 header into its raw disk could then make the
 // host open arbitrary backing files.
 std::vector<std::string> Qcow2OverlayArgv(const std::string& base,
-                                          const std::string& dest);
+                                          const std::string& dest,
+                                          const std::string& base_format = "raw");
 
 // Creates the rootfs for one VM at `dest` from the raw image `base`:
 //   kQcow2    a qcow2 overlay naming the canonical absolute path of base

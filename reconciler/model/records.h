@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "reconciler/model/snapshot_meta.h"
 #include "specs/desired.h"
 
 namespace banger::model {
@@ -55,6 +56,15 @@ struct FileSyncRecord {
   specs::FileSyncSpec spec;    // as applied
 };
 
+// A snapshot as the state db records it (its files: snapshot_meta.h).
+struct SnapshotRecord {
+  SnapshotMeta meta;           // meta.name is the record's name
+  Origin origin = Origin::kCli;
+  std::string dir;             // absolute: <state>/snapshots/<name>
+
+  bool operator==(const SnapshotRecord&) const = default;
+};
+
 // Everything the store holds, read in one transaction.
 struct StoreSnapshot {
   int64_t serial = 0;          // increments on every committed change
@@ -63,6 +73,10 @@ struct StoreSnapshot {
   std::map<std::string, ImageRecord> images;
   std::map<std::string, FileSyncRecord> file_syncs;
   std::map<std::string, VmRecord> vms;
+  std::map<std::string, SnapshotRecord> snapshots;
+  // VM -> the snapshot its disks were restored from (they are copy-on-write
+  // over that snapshot's files until the VM is deleted or restored again).
+  std::map<std::string, std::string> restored_from;
 };
 
 std::string_view OriginName(Origin o);

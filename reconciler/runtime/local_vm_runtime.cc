@@ -16,6 +16,7 @@
 #include "reconciler/os/fs.h"
 #include "reconciler/runtime/boot_config.h"
 #include "reconciler/runtime/console_ready.h"
+#include "reconciler/runtime/undo.h"
 #include "reconciler/runtime/work_disk_provision.h"
 #include "reconciler/store/handles_file.h"
 
@@ -28,21 +29,6 @@ using Clock = std::chrono::steady_clock;
 // (images built before the agent have none; their channel stays silent).
 constexpr std::chrono::seconds kAgentConnectTimeout(5);
 
-// Runs the registered undo actions in reverse unless dismissed.
-class Undo {
- public:
-  ~Undo() {
-    if (dismissed_) return;
-    for (auto it = actions_.rbegin(); it != actions_.rend(); ++it) (*it)();
-  }
-  void Add(std::function<void()> fn) { actions_.push_back(std::move(fn)); }
-  void Dismiss() { dismissed_ = true; }
-
- private:
-  std::vector<std::function<void()>> actions_;
-  bool dismissed_ = false;
-};
-
 std::string ExistingRootfs(const std::string& vm_dir) {
   for (const char* name : {"rootfs.qcow2", "rootfs.ext4"}) {
     std::string p = JoinPath(vm_dir, name);
@@ -51,13 +37,13 @@ std::string ExistingRootfs(const std::string& vm_dir) {
   return "";
 }
 
+}  // namespace
+
 void RemoveRunFiles(const std::string& vm_dir) {
   for (const char* name : {"qmp.sock", "channel.sock", "firecracker.sock", "vsock.sock",
                            "console.log", "console.log.1"})
     (void)RemoveTree(JoinPath(vm_dir, name));
 }
-
-}  // namespace
 
 LocalVmRuntime::LocalVmRuntime(VmRuntimeOptions options) : options_(std::move(options)) {}
 

@@ -21,6 +21,20 @@
 
 namespace banger::runtime {
 
+// What a VM continues from instead of booting (vmm::VmmDriver::Restore):
+// saved state and the machine it was saved on, with the disks this VM runs
+// on now.
+struct SavedMachine {
+  std::string vmm;                       // the driver that saved it
+  vmm::SnapshotFiles files;
+  std::string cmdline;                   // the kernel command line it booted with
+  bool channel = true;                   // it has the agent's channel device
+  std::vector<vmm::DriveConfig> drives;  // ids and order as saved, this VM's paths
+};
+
+// The sockets and logs of a VM's run in its directory, removed before a start.
+void RemoveRunFiles(const std::string& vm_dir);
+
 struct VmRuntimeOptions {
   store::StatePaths paths{""};
   std::string home;                       // for `~` in file_sync host paths
@@ -49,6 +63,16 @@ class LocalVmRuntime : public apply::VmRuntime {
   Status Update(model::VmRecord& record, const apply::VmInputs& inputs,
                 const std::vector<std::string>& fields, apply::StepProgress& progress) override;
   Result<model::VmLiveness> Observe(const std::string& name) override;
+
+  // Starts the VM from saved state rather than booting it: a tap for
+  // record.ip and its name as a boot gets them, the driver's Restore with
+  // `machine`, handles.json, then the guest agent's health (an SSH login
+  // when the guest has no agent) and the host keys it reports pinned.
+  // Returns the guest's boot id ("" without an agent). On failure nothing
+  // of it is left running and its tap is gone. The caller has put the
+  // disks in place and holds the VM's lock.
+  Result<std::string> RestoreBoot(model::VmRecord& record, const apply::VmInputs& inputs,
+                                  const SavedMachine& machine, apply::StepProgress& progress);
 
   // The driver `settings.vmm` selects ("auto": Firecracker when it can run
   // here, else QEMU).

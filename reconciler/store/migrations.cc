@@ -58,6 +58,23 @@ CREATE TABLE addresses (
 ) STRICT;
 )sql";
 
+// Version 2: snapshots (<state>/snapshots/<name>/, meta: the JSON of
+// model/snapshot_meta.h) and which VMs run on disks restored from one.
+constexpr std::string_view kSnapshots = R"sql(
+CREATE TABLE snapshots (
+  name TEXT NOT NULL PRIMARY KEY,
+  origin TEXT NOT NULL CHECK (origin IN ('spec', 'cli')),
+  source_vm TEXT NOT NULL,
+  dir TEXT NOT NULL,
+  meta TEXT NOT NULL,
+  created_unix INTEGER NOT NULL
+) STRICT;
+CREATE TABLE vm_restores (
+  vm TEXT NOT NULL PRIMARY KEY REFERENCES vms (name) ON DELETE CASCADE,
+  snapshot TEXT NOT NULL REFERENCES snapshots (name)
+) STRICT;
+)sql";
+
 Status ApplyStep(Database& db, const Migration& step) {
   BANGER_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db, /*immediate=*/true));
   // Read inside the write lock: another process may have migrated while
@@ -74,6 +91,7 @@ Status ApplyStep(Database& db, const Migration& step) {
 const std::vector<Migration>& StoreMigrations() {
   static const std::vector<Migration> steps = {
       {1, "create the initial schema", kInitialSchema},
+      {2, "add snapshots and the VMs restored from them", kSnapshots},
   };
   return steps;
 }

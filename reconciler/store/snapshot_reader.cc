@@ -103,6 +103,34 @@ Status ReadVms(Database& db, model::StoreSnapshot& out) {
   }
 }
 
+Status ReadSnapshots(Database& db, model::StoreSnapshot& out) {
+  BANGER_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db, "SELECT name, origin, dir, meta FROM snapshots ORDER BY name"));
+  for (;;) {
+    BANGER_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    const std::string name = stmt.ColumnText(0);
+    const std::string what = RecordName("snapshot", name);
+    model::SnapshotRecord r;
+    BANGER_ASSIGN_OR_RETURN(r.origin, OriginFromText(stmt.ColumnText(1), what));
+    r.dir = stmt.ColumnText(2);
+    BANGER_ASSIGN_OR_RETURN(nlohmann::json j, ParseStoredJson(stmt.ColumnText(3), what));
+    auto meta = model::SnapshotMetaFromJson(j);
+    if (!meta.ok()) return StoredRecordError(what, meta.error().message());
+    if (meta->name != name) return StoredRecordError(what, "metadata is named " + Quote(meta->name));
+    r.meta = std::move(meta).value();
+    out.snapshots.emplace(name, std::move(r));
+  }
+  BANGER_ASSIGN_OR_RETURN(
+      Statement uses, Statement::Prepare(db, "SELECT vm, snapshot FROM vm_restores ORDER BY vm"));
+  for (;;) {
+    BANGER_ASSIGN_OR_RETURN(bool row, uses.Step());
+    if (!row) return OkStatus();
+    out.restored_from.emplace(uses.ColumnText(0), uses.ColumnText(1));
+  }
+}
+
 }  // namespace
 
 Result<int64_t> ReadSerial(Database& db) {
@@ -121,7 +149,8 @@ Result<model::StoreSnapshot> ReadSnapshot(Database& db) {
     BANGER_RETURN_IF_ERROR(ReadKernels(db, snap));
     BANGER_RETURN_IF_ERROR(ReadImages(db, snap));
     BANGER_RETURN_IF_ERROR(ReadFileSyncs(db, snap));
-    return ReadVms(db, snap);
+    BANGER_RETURN_IF_ERROR(ReadVms(db, snap));
+    return ReadSnapshots(db, snap);
   }();
   if (!st.ok()) {
     Error e = std::move(st).error();

@@ -151,6 +151,18 @@ Status Store::DeleteFileSync(const std::string& name) {
 Status Store::DeleteVm(const std::string& name) {
   return Write([&](StoreTxn& t) { return t.DeleteVm(name); });
 }
+
+Status Store::PutSnapshot(const model::SnapshotRecord& record) {
+  return Write([&](StoreTxn& t) { return t.PutSnapshot(record); });
+}
+
+Status Store::DeleteSnapshot(const std::string& name) {
+  return Write([&](StoreTxn& t) { return t.DeleteSnapshot(name); });
+}
+
+Status Store::SetRestoredFrom(const std::string& vm, const std::string& snapshot) {
+  return Write([&](StoreTxn& t) { return t.SetRestoredFrom(vm, snapshot); });
+}
 Result<std::string> Store::AllocateAddress(const std::string& vm_name,
                                            const std::string& subnet_cidr) {
   std::string ip;

@@ -59,6 +59,14 @@ class StoreTxn {
   Status DeleteFileSync(const std::string& name);
   Status DeleteVm(const std::string& name);
 
+  // Snapshots (snapshot_txn.cc). PutSnapshot inserts or replaces by
+  // record.meta.name; DeleteSnapshot fails with kFailedPrecondition while a
+  // VM is restored from it. SetRestoredFrom records that `vm` (which must
+  // exist) now runs on disks over `snapshot`'s files ("" clears it).
+  Status PutSnapshot(const model::SnapshotRecord& record);
+  Status DeleteSnapshot(const std::string& name);
+  Status SetRestoredFrom(const std::string& vm, const std::string& snapshot);
+
   // The address of `vm_name` in `subnet_cidr`: the one it already holds when
   // that lies in the subnet, else the lowest free address (never the
   // network, broadcast or first host address, which is the bridge's). A held
@@ -125,6 +133,9 @@ class Store {
   Status DeleteImage(const std::string& name);
   Status DeleteFileSync(const std::string& name);
   Status DeleteVm(const std::string& name);
+  Status PutSnapshot(const model::SnapshotRecord& record);
+  Status DeleteSnapshot(const std::string& name);
+  Status SetRestoredFrom(const std::string& vm, const std::string& snapshot);
   Result<std::string> AllocateAddress(const std::string& vm_name, const std::string& subnet_cidr);
   Status ReleaseAddress(const std::string& vm_name);
 

@@ -49,6 +49,22 @@ struct LaunchConfig {
   bool jailed = false;       // Firecracker through its jailer (settings.jailer)
 };
 
+// Where a VM's saved state lives. QEMU writes one stream (device state and
+// guest memory, zero pages skipped) to `state` and leaves `memory` unused;
+// Firecracker writes its device state to `state` and guest memory to
+// `memory`. Both are absolute paths banger chose; the driver creates them.
+struct SnapshotFiles {
+  std::string state;
+  std::string memory;  // Firecracker only ("" under QEMU)
+};
+
+// What a save wrote, for reports and metadata.
+struct SavedState {
+  uint64_t state_bytes = 0;    // apparent size of `state`
+  uint64_t memory_bytes = 0;   // apparent size of `memory` (0 under QEMU)
+  std::chrono::milliseconds duration{0};
+};
+
 // What a driver can do on this host.
 struct DriverProbe {
   bool available = false;
@@ -71,6 +87,53 @@ class VmmDriver {
   // is already gone is success.
   virtual Status Shutdown(const model::VmHandles& handles,
                           std::chrono::milliseconds grace) = 0;
+
+  // --- Snapshots -------------------------------------------------------
+  //
+  // A snapshot is taken as Pause, SaveState, (the caller copies the disks
+  // while nothing writes them), Resume. A restore or a clone is one
+  // Restore call with its own disks and tap.
+
+  // The machine model saved state belongs to ("microvm,acpi=on,rtc=on",
+  // "firecracker"): state saved under one loads only under the same one.
+  virtual std::string MachineType() const = 0;
+
+  // Stops the guest's vCPUs (QEMU: QMP stop; Firecracker: PATCH /vm
+  // Paused). The process, its devices and its tap stay. Pausing a paused VM
+  // is success.
+  virtual Status Pause(const model::VmHandles& handles) = 0;
+  // Lets a paused guest run again (QEMU: cont; Firecracker: PATCH /vm
+  // Resumed). Resuming a running VM is success.
+  virtual Status Resume(const model::VmHandles& handles) = 0;
+
+  // Writes a paused VM's device and memory state to `files`, which must not
+  // exist. Returns once the files are complete and flushed (fsync), or
+  // fails within `timeout`; on failure no file of `files` is left and the
+  // VM is still paused (the caller resumes it). The guest never runs while
+  // this writes, so the state is one instant and matches disks copied
+  // before Resume.
+  virtual Result<SavedState> SaveState(const model::VmHandles& handles,
+                                       const SnapshotFiles& files,
+                                       std::chrono::milliseconds timeout) = 0;
+
+  // Starts a VMM that continues from saved state instead of booting, and
+  // returns its handles with the guest running. `config` describes the
+  // machine the state was saved from: the same vcpus, memory, kernel,
+  // initrd and cmdline, the same drive ids in the same order and the same
+  // number of NICs and channel as at save time. What may differ, so a
+  // caller can restore a VM onto copies of its disks or start a clone:
+  //   - drive paths (a restore gets its own copy-on-write disks; format
+  //     may differ too under QEMU);
+  //   - the tap (name or fd) behind each NIC; the guest keeps the MAC it
+  //     had when saved (virtio-net state carries it), so a clone changes
+  //     its MAC from inside the guest;
+  //   - run_dir and console_log (new sockets, a new console).
+  // The state files are only read. A state that does not load (truncated,
+  // corrupted, saved by another VMM version or machine) fails within
+  // `timeout` with the VMM's reason, and nothing is left running.
+  virtual Result<model::VmHandles> Restore(const LaunchConfig& config,
+                                           const SnapshotFiles& files,
+                                           std::chrono::milliseconds timeout) = 0;
 };
 
 // Fills probe.binary and probe.version (first line of `<binary> --version`),

@@ -59,6 +59,30 @@ Status SendAll(int fd, std::string_view data, Deadline deadline) {
   return OkStatus();
 }
 
+Status SendAllWithFd(int fd, std::string_view data, int pass_fd, Deadline deadline) {
+  if (data.empty()) return InvalidArgument("send: a descriptor needs at least one byte");
+  BANGER_ASSIGN_OR_RETURN(bool ready, WaitFor(fd, POLLOUT, deadline));
+  if (!ready) return Error(Code::kTimeout, "send: timed out");
+  iovec iov{const_cast<char*>(data.data()), 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &pass_fd, sizeof(int));
+  ssize_t n;
+  do {
+    n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return Error::FromErrno("send with descriptor");
+  return SendAll(fd, data.substr(1), deadline);
+}
+
 Status ReceiveSome(int fd, std::string* buf, Deadline deadline) {
   for (;;) {
     BANGER_ASSIGN_OR_RETURN(bool ready, WaitFor(fd, POLLIN, deadline));

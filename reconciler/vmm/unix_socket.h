@@ -24,6 +24,10 @@ Result<UniqueFd> ConnectUnixSocket(const std::string& path);
 // Writes all of `data` before the deadline.
 Status SendAll(int fd, std::string_view data, Deadline deadline);
 
+// Like SendAll, with `pass_fd` attached to the first byte as SCM_RIGHTS
+// (QMP's getfd and add-fd take a descriptor this way).
+Status SendAllWithFd(int fd, std::string_view data, int pass_fd, Deadline deadline);
+
 // Appends what is available (at least one byte) to `buf`; fails on EOF or
 // when the deadline passes first.
 Status ReceiveSome(int fd, std::string* buf, Deadline deadline);

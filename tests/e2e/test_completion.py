@@ -73,7 +73,7 @@ class CompletionTest(unittest.TestCase):
         script = self.script("bash")
         cases = {
             "banger v": ["validate", "version", "vm"],
-            "banger vm s": ["show", "ssh", "start", "stop"],
+            "banger vm s": ["show", "snapshot", "ssh", "start", "stop"],
             "banger vm logs -": ["--file", "--follow", "--help", "--state-dir", "-f", "-h"],
             "banger vm show w": ["web", "web2"],
             "banger vm stop web ": ["db", "web", "web2"],  # takes several names
@@ -84,6 +84,7 @@ class CompletionTest(unittest.TestCase):
             "banger completion ": ["bash", "fish", "zsh"],
             "banger vm exec web -- l": [],  # a command for the guest
             "banger kernel ": ["catalog", "list", "rm", "show"],
+            "banger snapshot ": ["list", "rm", "show"],
         }
         for line, want in cases.items():
             with self.subTest(line=line):
@@ -103,7 +104,7 @@ class CompletionTest(unittest.TestCase):
         r = subprocess.run(["fish", "-n", str(script)], capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         cases = {
-            "banger vm s": ["show", "ssh", "start", "stop"],
+            "banger vm s": ["show", "snapshot", "ssh", "start", "stop"],
             "banger vm show w": ["web", "web2"],
             "banger completion ": ["bash", "fish", "zsh"],
             "banger apply -f w": ["web.toml"],

@@ -72,4 +72,50 @@ ApiRequest SendCtrlAltDelRequest() {
   return {"PUT", "/actions", json{{"action_type", "SendCtrlAltDel"}}};
 }
 
+ApiRequest PauseVmRequest() { return {"PATCH", "/vm", json{{"state", "Paused"}}}; }
+
+ApiRequest ResumeVmRequest() { return {"PATCH", "/vm", json{{"state", "Resumed"}}}; }
+
+ApiRequest CreateSnapshotRequest(const std::string& state_path, const std::string& memory_path) {
+  return {"PUT", "/snapshot/create",
+          json{{"snapshot_type", "Full"},
+               {"snapshot_path", state_path},
+               {"mem_file_path", memory_path}}};
+}
+
+Result<std::vector<ApiRequest>> BuildRestoreRequests(const LaunchConfig& c,
+                                                     const std::string& state_path,
+                                                     const std::string& memory_path,
+                                                     const std::string& vsock_uds,
+                                                     const PathMapper& map_path) {
+  const std::string vm = "vm " + Quote(c.name);
+  json load = {{"snapshot_path", map_path(state_path)},
+               {"mem_backend", json{{"backend_type", "File"},
+                                    {"backend_path", map_path(memory_path)}}},
+               {"resume_vm", false}};
+  json overrides = json::array();
+  for (size_t i = 0; i < c.nets.size(); ++i) {
+    if (c.nets[i].tap.empty())
+      return InvalidArgument(vm + ": firecracker needs a tap device name, not only an fd");
+    overrides.push_back(json{{"iface_id", "eth" + std::to_string(i)},
+                             {"host_dev_name", c.nets[i].tap}});
+  }
+  if (!overrides.empty()) load["network_overrides"] = overrides;
+  if (c.want_channel) load["vsock_override"] = json{{"uds_path", vsock_uds}};
+  std::vector<ApiRequest> out;
+  out.push_back({"PUT", "/snapshot/load", load});
+  for (const DriveConfig& d : c.drives) {
+    if (!ValidApiId(d.id))
+      return InvalidArgument(vm + ": drive id " + Quote(d.id) + " must be alphanumeric or '_'");
+    if (d.format != "raw") {
+      return InvalidArgument(vm + ": drive " + Quote(d.id) +
+                             ": firecracker reads raw images only, not " + Quote(d.format));
+    }
+    out.push_back({"PATCH", "/drives/" + d.id,
+                   json{{"drive_id", d.id}, {"path_on_host", map_path(d.path)}}});
+  }
+  out.push_back(ResumeVmRequest());
+  return out;
+}
+
 }  // namespace banger::vmm

@@ -43,4 +43,24 @@ Result<std::vector<ApiRequest>> BuildBootRequests(const LaunchConfig& config,
 ApiRequest InstanceStartRequest();
 ApiRequest SendCtrlAltDelRequest();
 
+// Snapshots. PATCH /vm pauses or resumes the vCPUs; /snapshot/create writes
+// a full snapshot of a paused VM (device state and guest memory, paths as
+// Firecracker sees them).
+ApiRequest PauseVmRequest();
+ApiRequest ResumeVmRequest();
+ApiRequest CreateSnapshotRequest(const std::string& state_path, const std::string& memory_path);
+
+// The requests that bring a fresh Firecracker from a snapshot to a running
+// guest on the disks, taps and vsock socket of `config` (paths mapped as
+// Firecracker sees them): /snapshot/load (paused, taps and vsock socket
+// overridden), PATCH /drives/{id} for each drive (Firecracker reopens the
+// drive paths the snapshot recorded; these point it at this VM's), then
+// PATCH /vm Resumed. Fails like BuildBootRequests on what the API cannot
+// express.
+Result<std::vector<ApiRequest>> BuildRestoreRequests(const LaunchConfig& config,
+                                                     const std::string& state_path,
+                                                     const std::string& memory_path,
+                                                     const std::string& vsock_uds,
+                                                     const PathMapper& map_path);
+
 }  // namespace banger::vmm

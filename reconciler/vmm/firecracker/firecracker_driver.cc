@@ -81,9 +81,22 @@ DriverProbe FirecrackerDriver::Probe() {
 }
 
 Result<model::VmHandles> FirecrackerDriver::Launch(const LaunchConfig& config) {
-  const std::string what = "start firecracker for vm " + Quote(config.name);
   if (config.run_dir.empty()) return InvalidArgument("vm " + Quote(config.name) + ": no run directory");
   if (config.jailed) return LaunchJailed(config);
+  return LaunchUnjailed(config, [&config](const std::string& channel)
+                                    -> Result<std::vector<ApiRequest>> {
+    PathMapper same = [](const std::string& p) { return p; };
+    BANGER_ASSIGN_OR_RETURN(std::vector<ApiRequest> requests,
+                            BuildBootRequests(config, channel, same));
+    requests.push_back(InstanceStartRequest());
+    return requests;
+  }, options_.request_timeout);
+}
+
+Result<model::VmHandles> FirecrackerDriver::LaunchUnjailed(const LaunchConfig& config,
+                                                           const RequestBuilder& build,
+                                                           std::chrono::milliseconds request_timeout) {
+  const std::string what = "start firecracker for vm " + Quote(config.name);
   BANGER_ASSIGN_OR_RETURN(std::string binary, Binary());
   const std::string api = JoinPath(config.run_dir, kApiSocketName);
   const std::string channel = JoinPath(config.run_dir, kChannelSocketName);
@@ -93,8 +106,7 @@ Result<model::VmHandles> FirecrackerDriver::Launch(const LaunchConfig& config) {
   }
   // Built before anything starts, so a config Firecracker cannot express
   // fails without a process to clean up.
-  PathMapper same = [](const std::string& p) { return p; };
-  if (auto r = BuildBootRequests(config, channel, same); !r.ok()) return std::move(r).error();
+  BANGER_ASSIGN_OR_RETURN(std::vector<ApiRequest> requests, build(channel));
 
   Status dirs = MakeDirs(config.run_dir, 0700);
   if (!dirs.ok()) return std::move(dirs).error().WithContext(what);
@@ -106,7 +118,7 @@ Result<model::VmHandles> FirecrackerDriver::Launch(const LaunchConfig& config) {
   spawn.env = DefaultEnvironment();
   auto process = VmmProcess::Start(spawn);
   if (!process.ok()) return std::move(process).error().WithContext(what);
-  return Configure(config, config, *process, api, channel, channel, spawn.console_log);
+  return Configure(config, *process, api, channel, requests, spawn.console_log, request_timeout);
 }
 
 Result<model::VmHandles> FirecrackerDriver::LaunchJailed(const LaunchConfig& config) {
@@ -122,7 +134,9 @@ Result<model::VmHandles> FirecrackerDriver::LaunchJailed(const LaunchConfig& con
   for (auto& d : seen.drives) d.path = "/" + helper::JailDriveName(d.id);
   const std::string channel_fc = std::string("/") + kChannelSocketName;
   PathMapper same = [](const std::string& p) { return p; };
-  if (auto r = BuildBootRequests(seen, channel_fc, same); !r.ok()) return std::move(r).error();
+  BANGER_ASSIGN_OR_RETURN(std::vector<ApiRequest> requests,
+                          BuildBootRequests(seen, channel_fc, same));
+  requests.push_back(InstanceStartRequest());
 
   Status dirs = MakeDirs(config.run_dir, 0700);
   if (!dirs.ok()) return std::move(dirs).error().WithContext(what);
@@ -143,8 +157,8 @@ Result<model::VmHandles> FirecrackerDriver::LaunchJailed(const LaunchConfig& con
   if (!process.ok()) return std::move(process).error().WithContext(what);
   const std::string api_host = JoinPath(root, helper::kJailApiSocket);
   const std::string channel_host = JoinPath(root, kChannelSocketName);
-  auto handles =
-      Configure(config, seen, *process, api_host, channel_host, channel_fc, spawn.console_log);
+  auto handles = Configure(config, *process, api_host, channel_host, requests, spawn.console_log,
+                           options_.request_timeout);
   if (!handles.ok()) {
     (void)process->Stop();
     (void)options_.jail_launcher->Remove(config.name);
@@ -155,18 +169,14 @@ Result<model::VmHandles> FirecrackerDriver::LaunchJailed(const LaunchConfig& con
 }
 
 Result<model::VmHandles> FirecrackerDriver::Configure(
-    const LaunchConfig& config, const LaunchConfig& seen, VmmProcess& process,
-    const std::string& api_host, const std::string& channel_host,
-    const std::string& channel_fc, const std::string& console_log) {
+    const LaunchConfig& config, VmmProcess& process, const std::string& api_host,
+    const std::string& channel_host, const std::vector<ApiRequest>& requests,
+    const std::string& console_log, std::chrono::milliseconds request_timeout) {
   const std::string what = "start firecracker for vm " + Quote(config.name);
   for (const auto* p : {&api_host, &channel_host}) {
     if (p->size() > MaxUnixSocketPath())
       return InvalidArgument(what + ": socket path " + Quote(*p) + " is too long");
   }
-  PathMapper same = [](const std::string& p) { return p; };
-  BANGER_ASSIGN_OR_RETURN(std::vector<ApiRequest> requests,
-                          BuildBootRequests(seen, channel_fc, same));
-  requests.push_back(InstanceStartRequest());
 
   Status ready = WaitUntilReady(process, options_.ready_timeout, [&]() -> Status {
     auto fd = ConnectUnixSocket(api_host);
@@ -175,7 +185,7 @@ Result<model::VmHandles> FirecrackerDriver::Configure(
   });
   if (!ready.ok()) return std::move(ready).error().WithContext(what);
 
-  FirecrackerApiClient api(api_host, options_.request_timeout);
+  FirecrackerApiClient api(api_host, request_timeout);
   for (const ApiRequest& request : requests) {
     Status sent = api.Send(request);
     if (!sent.ok()) return std::move(sent).error().WithContext(what);

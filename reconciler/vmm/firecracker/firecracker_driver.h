@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -46,17 +47,37 @@ class FirecrackerDriver : public VmmDriver {
   Result<model::VmHandles> Launch(const LaunchConfig& config) override;
   Status Shutdown(const model::VmHandles& handles, std::chrono::milliseconds grace) override;
 
+  // Snapshots (firecracker_snapshot.cc): PATCH /vm, PUT /snapshot/create,
+  // and a fresh process given PUT /snapshot/load. VMs under the jailer are
+  // refused: their files live inside the jail, which is the root helper's.
+  std::string MachineType() const override { return "firecracker"; }
+  Status Pause(const model::VmHandles& handles) override;
+  Status Resume(const model::VmHandles& handles) override;
+  Result<SavedState> SaveState(const model::VmHandles& handles, const SnapshotFiles& files,
+                               std::chrono::milliseconds timeout) override;
+  Result<model::VmHandles> Restore(const LaunchConfig& config, const SnapshotFiles& files,
+                                   std::chrono::milliseconds timeout) override;
+
  private:
+  // The API requests of a start, given the vsock socket path Firecracker
+  // is told.
+  using RequestBuilder = std::function<Result<std::vector<ApiRequest>>(const std::string&)>;
+
   Result<std::string> Binary() const;
+  Result<model::VmHandles> LaunchUnjailed(const LaunchConfig& config, const RequestBuilder& build,
+                                          std::chrono::milliseconds request_timeout);
   Result<model::VmHandles> LaunchJailed(const LaunchConfig& config);
   Status StopProcess(const model::VmHandles& handles, std::chrono::milliseconds grace);
-  // Waits for the API socket, sends the boot requests (paths as
-  // Firecracker sees them, from `seen`) and makes the handles.
-  Result<model::VmHandles> Configure(const LaunchConfig& config, const LaunchConfig& seen,
-                                     VmmProcess& process, const std::string& api_host,
+  Status SendVmState(const model::VmHandles& handles, const ApiRequest& request,
+                     const std::string& what);
+  // Waits for the API socket, sends `requests` (paths as Firecracker sees
+  // them) and makes the handles.
+  Result<model::VmHandles> Configure(const LaunchConfig& config, VmmProcess& process,
+                                     const std::string& api_host,
                                      const std::string& channel_host,
-                                     const std::string& channel_fc,
-                                     const std::string& console_log);
+                                     const std::vector<ApiRequest>& requests,
+                                     const std::string& console_log,
+                                     std::chrono::milliseconds request_timeout);
 
   FirecrackerDriverOptions options_;
 };

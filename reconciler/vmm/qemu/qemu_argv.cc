@@ -75,7 +75,7 @@ uint32_t VsockCidForName(const std::string& name) {
 Result<std::vector<std::string>> BuildQemuArgv(const LaunchConfig& c,
                                                const QemuHostPlan& plan) {
   BANGER_RETURN_IF_ERROR(Validate(c, plan));
-  std::vector<std::string> a = {plan.binary, "-M", "microvm,acpi=on,rtc=on",
+  std::vector<std::string> a = {plan.binary, "-M", kQemuMachine,
                                 "-nodefaults", "-no-user-config", "-display", "none"};
   for (auto& arg : AccelArgs(plan.accel)) a.push_back(arg);
   a.insert(a.end(), {"-smp", std::to_string(c.vcpus),
@@ -124,6 +124,9 @@ Result<std::vector<std::string>> BuildQemuArgv(const LaunchConfig& c,
                 "-device", std::string("virtserialport,chardev=ch0,name=") + kAgentPortName});
     }
   }
+  // The device set above must be the one the state was saved with; QEMU
+  // refuses a stream that names devices it does not have.
+  if (plan.incoming) a.insert(a.end(), {"-S", "-incoming", "defer"});
   return a;
 }
 

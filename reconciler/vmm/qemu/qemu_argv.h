@@ -18,7 +18,13 @@ struct QemuHostPlan {
   std::string qmp_socket;      // <run_dir>/qmp.sock
   std::string channel_socket;  // <run_dir>/channel.sock (virtio-serial only)
   uint32_t vsock_cid = 0;      // non-zero: use vhost-vsock with this CID
+  // Start paused and wait for saved state (-S -incoming defer) instead of
+  // booting the kernel; the driver then sends migrate-incoming.
+  bool incoming = false;
 };
+
+// The machine model banger runs (QEMU's -M value); saved state records it.
+inline constexpr const char* kQemuMachine = "microvm,acpi=on,rtc=on";
 
 // The virtio-serial port name the guest agent looks for.
 inline constexpr const char* kAgentPortName = "org.banger.agent";

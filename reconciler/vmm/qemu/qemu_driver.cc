@@ -89,7 +89,7 @@ DriverProbe QemuDriver::Probe() {
   return probe;
 }
 
-Result<model::VmHandles> QemuDriver::Launch(const LaunchConfig& config) {
+Result<QemuHostPlan> QemuDriver::PlanLaunch(const LaunchConfig& config, bool* accel_forced) {
   const std::string vm = "vm " + Quote(config.name);
   if (config.run_dir.empty()) return InvalidArgument(vm + ": no run directory");
   BANGER_ASSIGN_OR_RETURN(std::string binary, Binary());
@@ -107,9 +107,15 @@ Result<model::VmHandles> QemuDriver::Launch(const LaunchConfig& config) {
   }
   BANGER_RETURN_IF_ERROR(CheckSocketPath(config, plan.qmp_socket));
   BANGER_RETURN_IF_ERROR(CheckSocketPath(config, plan.channel_socket));
+  if (accel_forced) *accel_forced = accel->forced;
+  return plan;
+}
 
+Result<model::VmHandles> QemuDriver::Launch(const LaunchConfig& config) {
+  bool forced = false;
+  BANGER_ASSIGN_OR_RETURN(QemuHostPlan plan, PlanLaunch(config, &forced));
   auto handles = LaunchWith(config, plan);
-  if (!handles.ok() && plan.accel == "kvm" && !accel->forced &&
+  if (!handles.ok() && plan.accel == "kvm" && !forced &&
       handles.error().code() == Code::kUnavailable) {
     // The probe guest was accepted but this one was not; software
     // emulation still gives a working (slower) VM.
@@ -120,7 +126,9 @@ Result<model::VmHandles> QemuDriver::Launch(const LaunchConfig& config) {
 }
 
 Result<model::VmHandles> QemuDriver::LaunchWith(const LaunchConfig& config,
-                                                const QemuHostPlan& plan) {
+                                                const QemuHostPlan& plan,
+                                                const std::vector<int>& extra_fds,
+                                                const AfterStart& after_start) {
   const std::string what = "start qemu for vm " + Quote(config.name);
   BANGER_ASSIGN_OR_RETURN(std::vector<std::string> argv, BuildQemuArgv(config, plan));
   Status dirs = MakeDirs(config.run_dir, 0700);
@@ -139,6 +147,7 @@ Result<model::VmHandles> QemuDriver::LaunchWith(const LaunchConfig& config,
   for (const auto& n : config.nets) {
     if (n.tap_fd >= 0) spawn.inherit_fds.push_back(n.tap_fd);
   }
+  for (int fd : extra_fds) spawn.inherit_fds.push_back(fd);
   auto process = VmmProcess::Start(spawn);
   if (!process.ok()) return std::move(process).error().WithContext(what);
 
@@ -149,6 +158,10 @@ Result<model::VmHandles> QemuDriver::LaunchWith(const LaunchConfig& config,
     return OkStatus();
   });
   if (!ready.ok()) return std::move(ready).error().WithContext(what + " (" + plan.accel + ")");
+  if (after_start) {
+    Status after = after_start(*process, plan);
+    if (!after.ok()) return std::move(after).error().WithContext(what);
+  }
 
   model::VmHandles h;
   h.vmm = "qemu";

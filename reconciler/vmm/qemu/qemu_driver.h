@@ -9,12 +9,15 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "reconciler/os/exec.h"
 #include "reconciler/vmm/driver.h"
 #include "reconciler/vmm/qemu/accel_probe.h"
 #include "reconciler/vmm/qemu/qemu_argv.h"
+#include "reconciler/vmm/vmm_process.h"
 
 namespace banger::vmm {
 
@@ -41,11 +44,30 @@ class QemuDriver : public VmmDriver {
   Result<model::VmHandles> Launch(const LaunchConfig& config) override;
   Status Shutdown(const model::VmHandles& handles, std::chrono::milliseconds grace) override;
 
+  // Snapshots (qemu_snapshot.cc): QMP stop/cont; the state is one migration
+  // stream written to a file banger opened and passed over QMP (getfd +
+  // migrate fd:), read back by a QEMU started with -incoming defer from an
+  // inherited descriptor (migrate-incoming fd:N). No shell is involved.
+  std::string MachineType() const override { return kQemuMachine; }
+  Status Pause(const model::VmHandles& handles) override;
+  Status Resume(const model::VmHandles& handles) override;
+  Result<SavedState> SaveState(const model::VmHandles& handles, const SnapshotFiles& files,
+                               std::chrono::milliseconds timeout) override;
+  Result<model::VmHandles> Restore(const LaunchConfig& config, const SnapshotFiles& files,
+                                   std::chrono::milliseconds timeout) override;
+
  private:
+  // Runs once QMP answers, before the process is released; a failure kills
+  // the VMM.
+  using AfterStart = std::function<Status(VmmProcess&, const QemuHostPlan&)>;
   CommandRunner& runner() { return options_.runner ? *options_.runner : SystemRunner(); }
   Result<std::string> Binary() const;
   // One start with a fixed accelerator; on success the process is released.
-  Result<model::VmHandles> LaunchWith(const LaunchConfig& config, const QemuHostPlan& plan);
+  Result<model::VmHandles> LaunchWith(const LaunchConfig& config, const QemuHostPlan& plan,
+                                      const std::vector<int>& extra_fds = {},
+                                      const AfterStart& after_start = nullptr);
+  // The plan of a launch (binary, accelerator, sockets), before any start.
+  Result<QemuHostPlan> PlanLaunch(const LaunchConfig& config, bool* accel_forced);
 
   QemuDriverOptions options_;
 };

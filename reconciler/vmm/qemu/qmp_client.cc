@@ -44,11 +44,25 @@ Result<json> QmpClient::ReadMessage(Clock::time_point deadline) {
 
 Result<json> QmpClient::Execute(std::string_view command, const json& arguments,
                                 std::chrono::milliseconds timeout) {
+  return Exchange(command, arguments, -1, timeout);
+}
+
+Result<json> QmpClient::ExecuteWithFd(std::string_view command, const json& arguments, int fd,
+                                      std::chrono::milliseconds timeout) {
+  if (fd < 0) return InvalidArgument("qmp " + Quote(path_) + ": " + std::string(command) +
+                                     ": no descriptor to pass");
+  return Exchange(command, arguments, fd, timeout);
+}
+
+Result<json> QmpClient::Exchange(std::string_view command, const json& arguments, int fd,
+                                 std::chrono::milliseconds timeout) {
   const std::string what = "qmp " + Quote(path_) + ": " + std::string(command);
   const auto deadline = Clock::now() + timeout;
   json request = {{"execute", command}};
   if (!arguments.is_null()) request["arguments"] = arguments;
-  Status sent = SendAll(fd_.get(), request.dump() + "\n", deadline);
+  const std::string line = request.dump() + "\n";
+  Status sent = fd >= 0 ? SendAllWithFd(fd_.get(), line, fd, deadline)
+                        : SendAll(fd_.get(), line, deadline);
   if (!sent.ok()) return std::move(sent).error().WithContext(what);
   for (;;) {
     auto msg = ReadMessage(deadline);

@@ -27,6 +27,12 @@ class QmpClient {
                                  const nlohmann::json& arguments = nullptr,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+  // Execute with `fd` passed alongside the request (SCM_RIGHTS), as
+  // getfd expects.
+  Result<nlohmann::json> ExecuteWithFd(std::string_view command, const nlohmann::json& arguments,
+                                       int fd,
+                                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
   // query-status's "status" ("running", "paused", "shutdown", ...).
   Result<std::string> QueryStatus();
 
@@ -34,6 +40,8 @@ class QmpClient {
 
  private:
   QmpClient(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  Result<nlohmann::json> Exchange(std::string_view command, const nlohmann::json& arguments,
+                                  int fd, std::chrono::milliseconds timeout);
   Result<nlohmann::json> ReadMessage(std::chrono::steady_clock::time_point deadline);
 
   UniqueFd fd_;

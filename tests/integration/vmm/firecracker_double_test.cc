@@ -54,20 +54,6 @@ LaunchConfig Config(const std::string& run_dir) {
   return c;
 }
 
-std::vector<json> RequestLog(const std::string& run_dir) {
-  std::vector<json> out;
-  auto text = ReadFile(JoinPath(run_dir, "fc_double.requests.jsonl"));
-  if (!text.ok()) return out;
-  size_t pos = 0;
-  while (pos < text->size()) {
-    size_t nl = text->find('\n', pos);
-    if (nl == std::string::npos) nl = text->size();
-    if (nl > pos) out.push_back(json::parse(text->substr(pos, nl - pos)));
-    pos = nl + 1;
-  }
-  return out;
-}
-
 json Entry(const std::string& method, const std::string& path, json body, int status = 204) {
   return json{{"method", method}, {"path", path}, {"body", std::move(body)}, {"status", status}};
 }
@@ -116,7 +102,7 @@ TEST_CASE("firecracker: the full boot sequence is accepted, in order") {
       Entry("PUT", "/vsock", {{"guest_cid", 3}, {"uds_path", JoinPath(run, "channel.sock")}}),
       Entry("PUT", "/actions", {{"action_type", "InstanceStart"}}),
   };
-  CHECK(RequestLog(run) == want);
+  CHECK(testing::DoubleRequestLog(run) == want);
   CHECK(testing::WaitForText(handles->console_log, "double: InstanceStart: kernel /images/vmlinux", 5s));
 
   // After InstanceStart the API refuses pre-boot configuration.
@@ -135,7 +121,7 @@ TEST_CASE("firecracker: the full boot sequence is accepted, in order") {
   REQUIRE(driver.Shutdown(*handles, 10s).ok());
   CHECK(std::chrono::steady_clock::now() - t0 < 5s);
   CHECK_FALSE(ProcessAlive(handles->pid, handles->pid_start_ticks));
-  CHECK(RequestLog(run).back() == Entry("PUT", "/actions", {{"action_type", "SendCtrlAltDel"}}));
+  CHECK(testing::DoubleRequestLog(run).back() == Entry("PUT", "/actions", {{"action_type", "SendCtrlAltDel"}}));
   CHECK(testing::LeftoverChildren().empty());
 }
 
@@ -151,7 +137,7 @@ TEST_CASE("firecracker: a request the API rejects fails the launch with its faul
         "start firecracker for vm 'fc-web': firecracker: PUT /machine-config: "
         "body.vcpu_count: 0 is below the minimum of 1");
   CHECK(handles.error().code() == Code::kInvalidArgument);
-  std::vector<json> log = RequestLog(config.run_dir);
+  std::vector<json> log = testing::DoubleRequestLog(config.run_dir);
   REQUIRE(log.size() == 1);
   CHECK(log[0]["status"] == 400);
   CHECK(testing::LeftoverChildren().empty());
@@ -293,7 +279,7 @@ TEST_CASE("firecracker: a jailed launch goes through the launcher with in-jail p
   CHECK(sent.drives == std::vector<std::pair<std::string, std::string>>{
                            {"rootfs", "/images/root.ext4"}, {"work", "/images/work.ext4"}});
   // Firecracker is told the names inside the jail, never host paths.
-  std::vector<json> log = RequestLog(launcher->root);
+  std::vector<json> log = testing::DoubleRequestLog(launcher->root);
   REQUIRE(log.size() == 7);
   CHECK(log[1]["body"]["kernel_image_path"] == "/vmlinux");
   CHECK(log[1]["body"]["initrd_path"] == "/initrd");

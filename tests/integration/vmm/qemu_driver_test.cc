@@ -27,21 +27,6 @@ long Ms(Clock::duration d) {
   return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
 
-LaunchConfig KernelOnly(const std::string& name, const std::string& run_dir) {
-  auto kernel = testing::CloudKernel();
-  if (!kernel.ok()) FAIL("cloud kernel: " << kernel.error().message());
-  LaunchConfig c;
-  c.name = name;
-  c.vcpus = 1;
-  c.memory_bytes = 256ull << 20;
-  c.kernel = *kernel;
-  c.cmdline = testing::GuestCmdline();
-  c.run_dir = run_dir;
-  c.console_log = JoinPath(run_dir, "console.log");
-  c.want_channel = true;
-  return c;
-}
-
 TEST_CASE("qemu: probe finds the binary and an accelerator") {
   testing::AdoptDetachedProcesses();
   QemuDriver driver;
@@ -57,7 +42,7 @@ TEST_CASE("qemu: probe finds the binary and an accelerator") {
 TEST_CASE("qemu: boot to the kernel banner, QMP answers, shutdown leaves nothing") {
   testing::AdoptDetachedProcesses();
   TempDir dir = testing::ScratchDir("banger-vmm-");
-  LaunchConfig config = KernelOnly("it-boot", JoinPath(dir.path(), "run"));
+  LaunchConfig config = testing::KernelOnlyGuest("it-boot", JoinPath(dir.path(), "run"));
   QemuDriver driver;
 
   auto start = Clock::now();
@@ -109,7 +94,7 @@ TEST_CASE("qemu: boot to the kernel banner, QMP answers, shutdown leaves nothing
 TEST_CASE("qemu: the console log stays under a small cap") {
   testing::AdoptDetachedProcesses();
   TempDir dir = testing::ScratchDir("banger-vmm-");
-  LaunchConfig config = KernelOnly("it-cap", JoinPath(dir.path(), "run"));
+  LaunchConfig config = testing::KernelOnlyGuest("it-cap", JoinPath(dir.path(), "run"));
   // panic=1 reboots after the root-mount panic: the guest keeps printing.
   config.cmdline = testing::GuestCmdline("panic=1");
   config.console_log_cap = 16 * 1024;
@@ -148,7 +133,7 @@ TEST_CASE("qemu: the console log stays under a small cap") {
 TEST_CASE("qemu: a VMM that dies during start is reported with its stderr") {
   testing::AdoptDetachedProcesses();
   TempDir dir = testing::ScratchDir("banger-vmm-");
-  LaunchConfig config = KernelOnly("it-fail", JoinPath(dir.path(), "run"));
+  LaunchConfig config = testing::KernelOnlyGuest("it-fail", JoinPath(dir.path(), "run"));
   config.kernel = JoinPath(dir.path(), "no-such-kernel");
   QemuDriverOptions options = QemuDriverOptions::FromEnvironment();
   options.forced_accel = "tcg";
@@ -164,7 +149,7 @@ TEST_CASE("qemu: a VMM that dies during start is reported with its stderr") {
 TEST_CASE("qemu: bad accelerator override and bad config fail before starting anything") {
   testing::AdoptDetachedProcesses();
   TempDir dir = testing::ScratchDir("banger-vmm-");
-  LaunchConfig config = KernelOnly("it-bad", JoinPath(dir.path(), "run"));
+  LaunchConfig config = testing::KernelOnlyGuest("it-bad", JoinPath(dir.path(), "run"));
   QemuDriverOptions options;
   options.forced_accel = "hvf";
   auto handles = QemuDriver(options).Launch(config);
@@ -198,7 +183,7 @@ TEST_CASE("qemu: forced KVM on a host whose KVM rejects the guest fails cleanly"
   if (why.empty()) return;  // KVM works here: nothing to observe
   testing::AdoptDetachedProcesses();
   TempDir dir = testing::ScratchDir("banger-vmm-");
-  LaunchConfig config = KernelOnly("it-kvm", JoinPath(dir.path(), "run"));
+  LaunchConfig config = testing::KernelOnlyGuest("it-kvm", JoinPath(dir.path(), "run"));
   QemuDriverOptions options;
   options.forced_accel = "kvm";
   auto handles = QemuDriver(options).Launch(config);

@@ -12,6 +12,8 @@
 #include <mutex>
 #include <thread>
 
+#include <catch2/catch.hpp>
+
 #include "reconciler/os/exec.h"
 #include "reconciler/os/fs.h"
 #include "tests/support/test_env.h"
@@ -152,6 +154,36 @@ bool WaitForText(const std::string& path, const std::string& needle,
 size_t FileSize(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
+}
+
+vmm::LaunchConfig KernelOnlyGuest(const std::string& name, const std::string& run_dir,
+                                  uint64_t memory_bytes) {
+  auto kernel = CloudKernel();
+  if (!kernel.ok()) FAIL("cloud kernel: " << kernel.error().message());
+  vmm::LaunchConfig c;
+  c.name = name;
+  c.vcpus = 1;
+  c.memory_bytes = memory_bytes;
+  c.kernel = *kernel;
+  c.cmdline = GuestCmdline();
+  c.run_dir = run_dir;
+  c.console_log = JoinPath(run_dir, "console.log");
+  c.want_channel = true;
+  return c;
+}
+
+std::vector<nlohmann::json> DoubleRequestLog(const std::string& dir) {
+  std::vector<nlohmann::json> out;
+  auto text = ReadFile(JoinPath(dir, "fc_double.requests.jsonl"));
+  if (!text.ok()) return out;
+  size_t pos = 0;
+  while (pos < text->size()) {
+    size_t nl = text->find('\n', pos);
+    if (nl == std::string::npos) nl = text->size();
+    if (nl > pos) out.push_back(nlohmann::json::parse(text->substr(pos, nl - pos)));
+    pos = nl + 1;
+  }
+  return out;
 }
 
 }  // namespace banger::testing

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "reconciler/base/error.h"
 #include "reconciler/model/handles.h"
 #include "reconciler/vmm/driver.h"
@@ -61,6 +63,16 @@ class StopOnExit {
   vmm::VmmDriver& driver_;
   model::VmHandles handles_;
 };
+
+// A launch of the cloud kernel alone (no disks; it panics at the root
+// mount, which is all the QEMU tests need), console in run_dir, with the
+// agent's channel device.
+vmm::LaunchConfig KernelOnlyGuest(const std::string& name, const std::string& run_dir,
+                                  uint64_t memory_bytes = 256ull << 20);
+
+// The requests the Firecracker double logged in `dir`
+// (fc_double.requests.jsonl), one JSON object each, in order.
+std::vector<nlohmann::json> DoubleRequestLog(const std::string& dir);
 
 // Size of a file, 0 if missing.
 size_t FileSize(const std::string& path);
