@@ -201,7 +201,6 @@ void AddVmRunCommand(CLI::App* vm, Console& console, Command& command) {
       "create a VM outside any spec (origin cli), import PATH into /root/repo and run CMD "
       "there (a login shell when none is given); exits with CMD's status");
   run->add_option("path", args->path, "repository or directory to import (default .)");
-  run->add_option("command", args->command, "command and arguments (after --)");
   run->add_option("--name", args->name, "VM name (default run-XXXXXX)");
   run->add_option("--image", args->image, "image (default: default_image in the user config)");
   run->add_option("--kernel", args->kernel, "kernel (default: default_kernel in the user config)");
@@ -215,6 +214,8 @@ void AddVmRunCommand(CLI::App* vm, Console& console, Command& command) {
       ->excludes(branch);
   AddStateOptions(run, args->state);
   run->callback([&console, &command, args] {
+    // Only the words after `--` are the command, so PATH may be left out.
+    command.take_trailing = [args](std::vector<std::string> words) { args->command = std::move(words); };
     command.run = [&console, args] { return RunVmRun(console, *args); };
   });
 }

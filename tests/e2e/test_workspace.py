@@ -137,9 +137,9 @@ class WorkspaceTest(unittest.TestCase):
             harness.close_fleet(cls.state, cls.helper, cls.netns, cls.scratch)
 
     @classmethod
-    def banger_cls(cls, *args, netns=True, timeout=900, stdin=None):
+    def banger_cls(cls, *args, netns=True, timeout=900, stdin=None, cwd=None):
         return harness.run_banger(args, cls.env, user=cls.user, timeout=timeout, stdin=stdin,
-                                  netns=cls.netns.name if netns else None)
+                                  netns=cls.netns.name if netns else None, cwd=cwd)
 
     def ok(self, *args, **kw):
         r = self.banger_cls(*args, **kw)
@@ -242,8 +242,9 @@ class WorkspaceTest(unittest.TestCase):
         self.assertIn("more than the VM's disk", r.stderr)
         self.assertEqual((self.vm_names(), self.taps()), (["dev"], taps))
 
-        r = self.banger_cls("vm", "run", str(self.repo), "--rm", "--name", "once", *base_args,
-                            "--", "sh", "-c", "pwd; git status --porcelain; exit 7")
+        # No PATH: the command after -- runs, and PATH is the current directory.
+        r = self.banger_cls("vm", "run", "--rm", "--name", "once", *base_args,
+                            "--", "sh", "-c", "pwd; git status --porcelain; exit 7", cwd=self.repo)
         self.assertEqual(r.returncode, 7, r.stderr)
         self.assertEqual(r.stdout, "/root/repo\n D gone.txt\n M tracked.txt\n?? untracked.txt\n")
         self.assertEqual((self.vm_names(), self.taps()), (["dev"], taps))
