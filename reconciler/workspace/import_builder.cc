@@ -248,7 +248,7 @@ Result<ImportPlan> BuildImport(CommandRunner& runner, const ImportOptions& optio
     return Error::FromErrno("workspace path " + Quote(given));
   }
   if (!S_ISDIR(st.st_mode)) return InvalidArgument("workspace path " + Quote(given) + " is not a directory");
-  if (!options.branch.empty() && !options.from.empty())
+  if (!options.branch.empty() + !options.from.empty() + !options.ref.empty() > 1)
     return InvalidArgument("--branch and --from name the commit twice; give one");
   char resolved[PATH_MAX];
   if (!realpath(given.c_str(), resolved)) return Error::FromErrno("resolve " + Quote(given));
@@ -259,9 +259,9 @@ Result<ImportPlan> BuildImport(CommandRunner& runner, const ImportOptions& optio
                           git.Maybe(resolved, {"rev-parse", "--show-toplevel"}, 128));
   BANGER_ASSIGN_OR_RETURN(plan.staging, TempDir::Create(temp_parent, "workspace-"));
   if (!top || top->empty()) {
-    if (!options.branch.empty() || !options.from.empty())
+    if (!options.branch.empty() || !options.from.empty() || !options.ref.empty())
       return InvalidArgument("workspace path " + Quote(resolved) +
-                             " is not a git repository; --branch and --from need one");
+                             " is not a git repository; a branch or commit needs one");
     plan.source = resolved;
     plan.entries.push_back({"", resolved, true});
     BANGER_ASSIGN_OR_RETURN(plan.total_bytes, TreeBytes(resolved));
@@ -271,8 +271,12 @@ Result<ImportPlan> BuildImport(CommandRunner& runner, const ImportOptions& optio
   plan.source = *top;
   std::string rev = "HEAD", branch;
   bool overlay = true;
-  const std::string& as_branch = options.branch;
-  const std::string& as_commit = options.from;
+  std::string as_branch = options.branch, as_commit = options.from;
+  if (!options.ref.empty()) {
+    BANGER_ASSIGN_OR_RETURN(std::optional<std::string> local,
+                            git.Maybe(*top, {"show-ref", "--verify", "-q", "refs/heads/" + options.ref}));
+    (local ? as_branch : as_commit) = options.ref;
+  }
   if (!as_branch.empty()) {
     rev = "refs/heads/" + as_branch;
     branch = as_branch;

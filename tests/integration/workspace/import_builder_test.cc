@@ -185,6 +185,22 @@ TEST_CASE("--branch and --from initialise submodules at the commit they record")
   CHECK(missing.error().message().find("lacks commit " + recorded.substr(0, 12)) != std::string::npos);
 }
 
+TEST_CASE("a ref is a branch when the repository has one of that name, else any commit") {
+  Fixture fx;
+  ImportOptions options;
+  options.path = fx.repo;
+  options.ref = "main";
+  ImportPlan plan;
+  std::string g = fx.Import(options, &plan);
+  CHECK(Run({"git", "symbolic-ref", "--short", "HEAD"}, g) == "main");
+  CHECK(plan.base_commit == Run({"git", "rev-parse", "main"}, fx.repo));
+  options.ref = "main~1";  // resolves as a revision, but names no branch
+  g = fx.Import(options, &plan);
+  CHECK(plan.base_commit == Run({"git", "rev-parse", "main~1"}, fx.repo));
+  CHECK(Run({"git", "rev-parse", "HEAD"}, g) == plan.base_commit);
+  CHECK_FALSE(PathExists(JoinPath(g, "tracked.txt")));
+}
+
 TEST_CASE("a plain directory is copied as it is") {
   Fixture fx;
   const std::string plain = JoinPath(fx.dir.path(), "plain");
