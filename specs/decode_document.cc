@@ -79,7 +79,8 @@ const std::map<std::string, std::vector<std::string>>& KnownKeys() {
       {"file_sync", {"name", "host", "guest", "mode"}},
       {"vm",
        {"name", "from_snapshot", "image", "kernel", "vcpus", "memory", "disk", "nat",
-        "keep_work_disk", "ports", "restart", "file_sync", "labels"}},
+        "keep_work_disk", "ports", "restart", "file_sync", "labels", "workspace"}},
+      {"vm.workspace", {"repo", "ref"}},
       {"snapshot", {"name", "vm"}},
   };
   return *keys;
@@ -115,7 +116,7 @@ DecodedDocument DecodeDocument(const toml::table& root, const std::string& base_
               [&](TableReader& t) { return DecodeImage(t, base_dir); });
   DecodeArray(root, "file_sync", sink, &doc.file_syncs,
               [&](TableReader& t) { return DecodeFileSync(t, base_dir); });
-  DecodeArray(root, "vm", sink, &doc.vms, [&](TableReader& t) { return DecodeVm(t); });
+  DecodeArray(root, "vm", sink, &doc.vms, [&](TableReader& t) { return DecodeVm(t, base_dir); });
   DecodeArray(root, "snapshot", sink, &doc.snapshots,
               [&](TableReader& t) { return DecodeSnapshot(t); });
   return doc;

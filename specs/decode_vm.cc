@@ -3,6 +3,7 @@
 // file and the store are known.
 #include <algorithm>
 
+#include "reconciler/os/fs.h"
 #include "specs/decoders.h"
 #include "specs/port_spec.h"
 #include "specs/value_rules.h"
@@ -86,9 +87,37 @@ void DecodePorts(TableReader& t, VmSpec* vm) {
   }
 }
 
+// workspace = { repo, ref? }. The repository must be a directory now:
+// finding out after the VM booted would leave a VM without its workspace.
+void DecodeWorkspace(TableReader& t, const std::string& base_dir, VmSpec* vm) {
+  const toml::table* table = t.Table("workspace");
+  if (!table) return;
+  TableReader w(*table, t.KeyPath("workspace"), t.sink());
+  w.RejectUnknownKeys(KnownKeys().at("vm.workspace"));
+  WorkspaceSpec ws;
+  std::optional<std::string> repo = w.String("repo", /*required=*/true);
+  if (repo && repo->empty()) {
+    w.ValueError("repo", "must name a directory");
+    repo.reset();
+  }
+  if (repo) {
+    ws.repo = ResolveHostPath(*repo, base_dir);
+    const std::string host = ExpandTilde(ws.repo, HomeDir());
+    if (!PathExists(host)) {
+      w.ValueError("repo", Quote(host) + " does not exist");
+      repo.reset();
+    } else if (!IsDirectory(host)) {
+      w.ValueError("repo", Quote(host) + " is not a directory");
+      repo.reset();
+    }
+  }
+  if (auto ref = w.String("ref"); ref && w.Check("ref", CheckGitRef(*ref))) ws.ref = *ref;
+  if (repo) vm->workspace = std::move(ws);
+}
+
 }  // namespace
 
-std::optional<VmSpec> DecodeVm(TableReader& t) {
+std::optional<VmSpec> DecodeVm(TableReader& t, const std::string& base_dir) {
   VmSpec vm;
   std::optional<std::string> name = DecodeName(t, "vm");
   // A clone takes its image and kernel from the snapshot's source VM.
@@ -111,6 +140,7 @@ std::optional<VmSpec> DecodeVm(TableReader& t) {
   DecodeFileSyncRefs(t, &vm);
   DecodeLabels(t, &vm);
   DecodePorts(t, &vm);
+  DecodeWorkspace(t, base_dir, &vm);
   if (auto restart = t.String("restart")) {
     if (auto policy = ParseRestartPolicy(*restart))
       vm.restart = *policy;

@@ -32,7 +32,7 @@ Settings DecodeSettings(TableReader& t, const std::string& base_dir);
 std::optional<KernelSpec> DecodeKernel(TableReader& t, const std::string& base_dir);
 std::optional<ImageSpec> DecodeImage(TableReader& t, const std::string& base_dir);
 std::optional<FileSyncSpec> DecodeFileSync(TableReader& t, const std::string& base_dir);
-std::optional<VmSpec> DecodeVm(TableReader& t);
+std::optional<VmSpec> DecodeVm(TableReader& t, const std::string& base_dir);
 std::optional<SnapshotSpec> DecodeSnapshot(TableReader& t);
 
 // Reads "name", checks it, and renames the reader "kind.NAME" when valid

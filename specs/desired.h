@@ -112,6 +112,18 @@ struct FileSyncSpec {
   }
 };
 
+// A repository imported into the VM's /root/repo once the guest is ready
+// (`workspace = { repo = "~/src/app", ref = "main" }` on a [[vm]]).
+struct WorkspaceSpec {
+  std::string repo;  // host directory, absolute or starting with ~
+  // "" imports HEAD with the host's working tree laid over it; otherwise a
+  // branch of the repository, or else any commit-ish, whose files alone
+  // are imported.
+  std::string ref;
+
+  bool operator==(const WorkspaceSpec& o) const { return repo == o.repo && ref == o.ref; }
+};
+
 // What the daemon does when a VM's VMM is gone while it should run:
 // always repair, repair unless the guest powered itself off, or leave it.
 enum class RestartPolicy { kAlways, kOnFailure, kNever };
@@ -136,6 +148,7 @@ struct VmSpec {
   std::map<std::string, std::string> labels;
   std::vector<PortSpec> ports;    // published host ports, in spec order
   RestartPolicy restart = RestartPolicy::kAlways;
+  std::optional<WorkspaceSpec> workspace;
   SourceLocation where;
 
   bool operator==(const VmSpec& o) const {
@@ -143,7 +156,7 @@ struct VmSpec {
            kernel == o.kernel && vcpus == o.vcpus && memory == o.memory && disk == o.disk &&
            nat == o.nat && keep_work_disk == o.keep_work_disk &&
            file_sync == o.file_sync && labels == o.labels && ports == o.ports &&
-           restart == o.restart;
+           restart == o.restart && workspace == o.workspace;
   }
 };
 

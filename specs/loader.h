@@ -1,7 +1,7 @@
 // Reading spec files: TOML -> DesiredState, with every error at once.
 //
-// Parsing does no OS calls beyond reading the named files and listing named
-// directories. Each problem becomes a Diagnostic pointing at file:line:col and
+// Parsing does no OS calls beyond reading the named files, listing named
+// directories and checking that each VM's workspace repo is a directory. Each problem becomes a Diagnostic pointing at file:line:col and
 // the key ("vm[1].memory"), so the user can fix all of them in one go.
 #pragma once
 

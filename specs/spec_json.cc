@@ -279,6 +279,7 @@ json ToJson(const VmSpec& v) {
   j["ports"] = json::array();
   for (const PortSpec& p : v.ports) j["ports"].push_back(FormatPortSpec(p));
   j["restart"] = std::string(RestartPolicyName(v.restart));
+  if (v.workspace) j["workspace"] = json{{"repo", v.workspace->repo}, {"ref", v.workspace->ref}};
   return j;
 }
 
@@ -392,7 +393,18 @@ Result<VmSpec> VmFromJson(const json& j) {
   // Optional: records written before restart policies existed lack it.
   std::string restart(RestartPolicyName(RestartPolicy::kAlways));
   BANGER_RETURN_IF_ERROR(r.Optional("restart", restart));
+  // Optional: present only for VMs with a workspace.
+  r.Known("workspace");
   BANGER_RETURN_IF_ERROR(r.Finish());
+  if (auto it = j.find("workspace"); it != j.end()) {
+    ObjectReader w(*it, "vm " + Quote(v.name) + ": workspace");
+    BANGER_RETURN_IF_ERROR(w.CheckObject());
+    WorkspaceSpec ws;
+    BANGER_RETURN_IF_ERROR(w.Required("repo", ws.repo));
+    BANGER_RETURN_IF_ERROR(w.Required("ref", ws.ref));
+    BANGER_RETURN_IF_ERROR(w.Finish());
+    v.workspace = std::move(ws);
+  }
   if (auto policy = ParseRestartPolicy(restart))
     v.restart = *policy;
   else

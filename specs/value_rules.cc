@@ -48,6 +48,17 @@ Status CheckName(std::string_view name) {
              "use 1 to 32 lowercase letters, digits and '-', starting with a letter or digit");
 }
 
+Status CheckGitRef(std::string_view ref) {
+  if (ref.empty() || ref.size() > 255) return Bad("git ref", ref, "must be 1 to 255 characters");
+  if (ref[0] == '-') return Bad("git ref", ref, "must not start with '-'");
+  for (char c : ref)
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
+      return Bad("git ref", ref, "must not contain spaces or control characters");
+  if (ref.find("..") != std::string_view::npos)
+    return Bad("git ref", ref, "names a range; give one branch or commit");
+  return OkStatus();
+}
+
 Status CheckLabelKey(std::string_view key) {
   if (MatchesIdentifier(key, "_.-", 63)) return OkStatus();
   return Bad("label key", key,

@@ -24,6 +24,9 @@ Status CheckSubnet(std::string_view cidr);
 Status CheckGuestPath(std::string_view path);
 // 64 hexadecimal digits.
 Status CheckSha256(std::string_view digest);
+// A git branch or commit-ish such as "main", "v1.2" or "HEAD~1": 1 to 255
+// printable characters, not starting with '-', without spaces or "..".
+Status CheckGitRef(std::string_view ref);
 // A Debian package name such as "linux-image-cloud-amd64".
 Status CheckPackageName(std::string_view name);
 // A Debian suite or codename such as "bookworm" or "stable".

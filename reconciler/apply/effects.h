@@ -90,7 +90,10 @@ class VmRuntime {
   // (replace) so Create picks it up again.
   virtual Status Destroy(const model::VmRecord& record, bool keep_work_disk,
                          StepProgress& progress) = 0;
-  // Applies live changes (nat, file_sync, labels) to a running VM.
+  // Applies live changes (nat, file_sync, labels, workspace) to a running
+  // VM. Create imports a declared workspace once the guest is ready (a
+  // /root/repo on a kept work disk stays); an Update of "workspace"
+  // replaces the guest's /root/repo with a fresh import.
   virtual Status Update(model::VmRecord& record, const VmInputs& inputs,
                         const std::vector<std::string>& fields,
                         StepProgress& progress) = 0;

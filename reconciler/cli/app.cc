@@ -5,6 +5,7 @@
 
 #include "reconciler/base/version.h"
 #include "reconciler/cli/cli.h"
+#include "reconciler/cli/command_line.h"
 #include "reconciler/net/helper_client.h"
 #include "reconciler/os/cancel.h"
 
@@ -52,7 +53,8 @@ int Main(int argc, char** argv) {
   AddDaemonCommand(app, console, command);
   AddStatusCommands(app, console, command);
   try {
-    app.parse(argc, argv);
+    if (Status st = ParseCommandLine(app, command, SplitAtDoubleDash(argc, argv)); !st.ok())
+      return Fail(console, st.error());
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

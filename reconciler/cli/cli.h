@@ -31,6 +31,9 @@ constexpr int kExitChanges = 2;  // plan --detailed-exitcode: changes present
 
 struct Command {
   std::function<int()> run;
+  // Set by verbs that run a command in a guest: receives the words after
+  // the command line's first `--` (see command_line.h).
+  std::function<void(std::vector<std::string>)> take_trailing;
 };
 
 // "banger: error: <message>" on stderr; returns kExitError.

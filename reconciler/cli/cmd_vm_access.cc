@@ -139,6 +139,9 @@ void AddVmAccessCommands(CLI::App* vm, Console& console, Command& command) {
                  "window size changes follow");
   AddStateOptions(exec, exec_args->state);
   exec->callback([&console, &command, exec_args] {
+    command.take_trailing = [exec_args](std::vector<std::string> words) {
+      exec_args->command.insert(exec_args->command.end(), words.begin(), words.end());
+    };
     command.run = [&console, exec_args] { return RunExec(console, *exec_args); };
   });
   auto ssh_args = std::make_shared<AccessArgs>();
@@ -147,6 +150,9 @@ void AddVmAccessCommands(CLI::App* vm, Console& console, Command& command) {
   ssh->add_option("command", ssh_args->command, "optional command (after --)");
   AddStateOptions(ssh, ssh_args->state);
   ssh->callback([&console, &command, ssh_args] {
+    command.take_trailing = [ssh_args](std::vector<std::string> words) {
+      ssh_args->command.insert(ssh_args->command.end(), words.begin(), words.end());
+    };
     command.run = [&console, ssh_args] { return RunSsh(console, *ssh_args); };
   });
 }

@@ -4,7 +4,11 @@
 //
 // A VM outside any spec (origin cli: listed, never pruned by apply), made
 // through the same VmRuntime as apply, with PATH imported into /root/repo
-// and CMD run there; exits with CMD's status.
+// and CMD run there; exits with CMD's status. With no image or kernel from
+// the flags or the user config, the built-in recipe's are built on first
+// use (origin cli) and reused from the store afterwards.
+#include <unistd.h>
+
 #include <ctime>
 #include <random>
 
@@ -16,6 +20,9 @@
 #include "reconciler/os/fs.h"
 #include "reconciler/os/owned_dir.h"
 #include "reconciler/workspace/guest_workspace.h"
+#include "reconciler/cli/apply_flow.h"
+#include "reconciler/cli/transfer_view.h"
+#include "specs/builtin_recipe.h"
 #include "specs/loader.h"
 #include "specs/user_config.h"
 #include "specs/value_rules.h"
@@ -64,20 +71,14 @@ std::string GeneratedName() {
 
 // The VM spec from the flags and the user config; every problem is named
 // before anything is built.
-Result<specs::VmSpec> RunSpec(const RunArgs& args) {
+Result<specs::VmSpec> RunSpec(const RunArgs& args, specs::RunArtifacts* artifacts) {
   specs::VmSpec spec;
   spec.name = args.name.empty() ? GeneratedName() : args.name;
   BANGER_RETURN_IF_ERROR(specs::CheckName(spec.name));
   BANGER_ASSIGN_OR_RETURN(specs::UserConfig config, specs::LoadUserConfig(specs::UserConfigPath()));
-  spec.image = args.image.empty() ? config.default_image : args.image;
-  spec.kernel = args.kernel.empty() ? config.default_kernel : args.kernel;
-  for (auto [value, flag, key] : {std::tuple{&spec.image, "--image", "default_image"},
-                                  std::tuple{&spec.kernel, "--kernel", "default_kernel"}}) {
-    if (!value->empty()) continue;
-    return FailedPrecondition(std::string("vm run: no ") + (flag + 2) + " given; pass " + flag +
-                              " or set " + key + " in " + config.path +
-                              (config.present ? "" : " (the file does not exist)"));
-  }
+  *artifacts = specs::ChooseRunArtifacts(args.image, args.kernel, config);
+  spec.image = artifacts->image.name;
+  spec.kernel = artifacts->kernel.name;
   BANGER_RETURN_IF_ERROR(specs::CheckName(spec.image));
   BANGER_RETURN_IF_ERROR(specs::CheckName(spec.kernel));
   if (args.vcpus < 1 || args.vcpus > 64) return InvalidArgument("--vcpus " + std::to_string(args.vcpus) + ": expected 1..64");
@@ -91,9 +92,10 @@ Result<specs::VmSpec> RunSpec(const RunArgs& args) {
 
 class RunFlow {
  public:
-  RunFlow(Console& console, Session& session, const RunArgs& args, specs::VmSpec spec)
+  RunFlow(Console& console, Session& session, const RunArgs& args, specs::VmSpec spec,
+          specs::RunArtifacts artifacts)
       : console_(console), s_(session), args_(args), spec_(std::move(spec)),
-        progress_(console, spec_.name) {}
+        artifacts_(std::move(artifacts)), progress_(console, spec_.name) {}
   ~RunFlow() {
     if (created_ && args_.remove) {
       Status st = Remove();
@@ -106,6 +108,10 @@ class RunFlow {
     if (snap.vms.count(spec_.name))
       return Error(Code::kAlreadyExists, "vm " + Quote(spec_.name) + " already exists in " +
                                              DescribeStateDir(s_));
+    if (artifacts_.image.builtin || artifacts_.kernel.builtin) {
+      BANGER_RETURN_IF_ERROR(BuildBuiltins(snap));
+      BANGER_ASSIGN_OR_RETURN(snap, s_.store->Load());
+    }
     BANGER_ASSIGN_OR_RETURN(apply::VmInputs inputs, apply::ResolveVmInputs(spec_, snap, nullptr));
     BANGER_RETURN_IF_ERROR(MakeDirs(s_.paths.locks_dir(), 0700));
     BANGER_ASSIGN_OR_RETURN(lock_, FileLock::Acquire(s_.paths.vm_lock(spec_.name)));
@@ -149,6 +155,51 @@ class RunFlow {
   }
 
  private:
+  // Builds what the built-in recipe gives and the store does not hold yet
+  // (origin cli, so apply never prunes it), under the state dir's lock.
+  // Progress goes to stderr: stdout is the command's.
+  Status BuildBuiltins(const model::StoreSnapshot& snap) {
+    const bool kernel = artifacts_.kernel.builtin && !snap.kernels.count(artifacts_.kernel.name);
+    const bool image = artifacts_.image.builtin && !snap.images.count(artifacts_.image.name);
+    if (!kernel && !image) return OkStatus();
+    BANGER_ASSIGN_OR_RETURN(specs::DesiredState recipe, specs::BuiltinRecipe());
+    BANGER_ASSIGN_OR_RETURN(FileLock state_lock, LockStateDir(s_.paths));
+    Console to_stderr{console_.err, console_.err};
+    to_stderr.out_tty = isatty(STDERR_FILENO);
+    if (kernel) {
+      const specs::KernelSpec& spec = recipe.kernels[0];
+      TransferView view(to_stderr, "kernel." + spec.name + ": ");
+      view.Note("building the built-in kernel (Debian's " + spec.deb + "); once, then it is reused");
+      auto built = s_.runtime.kernels->Build(spec, snap.settings.value_or(specs::Settings{}), view);
+      view.Finish();
+      if (!built.ok()) return std::move(built).error().WithContext("built-in kernel " + Quote(spec.name));
+      model::KernelRecord rec = std::move(built).value();
+      rec.spec = spec;
+      rec.origin = model::Origin::kCli;
+      if (Status st = s_.store->PutKernel(rec); !st.ok()) {
+        (void)s_.runtime.kernels->Remove(rec);
+        return st;
+      }
+    }
+    if (image) {
+      const specs::ImageSpec& spec = recipe.images[0];
+      TransferView view(to_stderr, "image." + spec.name + ": ");
+      view.Note("building the built-in image (Debian " + spec.suite + " with git and openssh-server); "
+                "once, then it is reused");
+      auto built = s_.runtime.images->Build(spec, view);
+      view.Finish();
+      if (!built.ok()) return std::move(built).error().WithContext("built-in image " + Quote(spec.name));
+      model::ImageRecord rec = std::move(built).value();
+      rec.spec = spec;
+      rec.origin = model::Origin::kCli;
+      if (Status st = s_.store->PutImage(rec); !st.ok()) {
+        (void)s_.runtime.images->Remove(rec);
+        return st;
+      }
+    }
+    return OkStatus();
+  }
+
   Status Remove() {
     BANGER_RETURN_IF_ERROR(s_.runtime.vms->Destroy(record_, /*keep_work_disk=*/false, progress_));
     BANGER_RETURN_IF_ERROR(s_.store->DeleteVm(spec_.name));
@@ -159,6 +210,7 @@ class RunFlow {
   Session& s_;
   const RunArgs& args_;
   specs::VmSpec spec_;
+  specs::RunArtifacts artifacts_;
   RunProgress progress_;
   FileLock lock_;
   model::VmRecord record_;
@@ -167,7 +219,8 @@ class RunFlow {
 };
 
 int RunVmRun(Console& console, const RunArgs& args) {
-  auto spec = RunSpec(args);
+  specs::RunArtifacts artifacts;
+  auto spec = RunSpec(args, &artifacts);
   if (!spec.ok()) return Fail(console, spec.error());
   workspace::ImportOptions options;
   options.path = args.path;
@@ -182,7 +235,7 @@ int RunVmRun(Console& console, const RunArgs& args) {
   auto s = OpenState(args.state);
   if (!s.ok()) return Fail(console, s.error());
   const std::string where = "vm " + Quote(spec->name);
-  RunFlow flow(console, *s, args, *spec);
+  RunFlow flow(console, *s, args, *spec, artifacts);
   if (Status st = flow.Create(); !st.ok()) return Fail(console, st.error().WithContext(where));
   if (Status st = flow.Import(*plan); !st.ok()) return Fail(console, st.error().WithContext(where));
   console.err << "vm." << spec->name << ": " << plan->source << " imported into "
@@ -201,10 +254,12 @@ void AddVmRunCommand(CLI::App* vm, Console& console, Command& command) {
       "create a VM outside any spec (origin cli), import PATH into /root/repo and run CMD "
       "there (a login shell when none is given); exits with CMD's status");
   run->add_option("path", args->path, "repository or directory to import (default .)");
-  run->add_option("command", args->command, "command and arguments (after --)");
   run->add_option("--name", args->name, "VM name (default run-XXXXXX)");
-  run->add_option("--image", args->image, "image (default: default_image in the user config)");
-  run->add_option("--kernel", args->kernel, "kernel (default: default_kernel in the user config)");
+  run->add_option("--image", args->image,
+                  "image (default: default_image in the user config, else the built-in "
+                  "Debian bookworm image with git)");
+  run->add_option("--kernel", args->kernel,
+                  "kernel (default: default_kernel in the user config, else Debian's cloud kernel)");
   run->add_option("--vcpus", args->vcpus, "virtual CPUs")->default_val(2);
   run->add_option("--memory", args->memory, "memory size")->default_val("1G");
   run->add_option("--disk", args->disk, "size of the /root work disk")->default_val("4G");
@@ -215,6 +270,8 @@ void AddVmRunCommand(CLI::App* vm, Console& console, Command& command) {
       ->excludes(branch);
   AddStateOptions(run, args->state);
   run->callback([&console, &command, args] {
+    // Only the words after `--` are the command, so PATH may be left out.
+    command.take_trailing = [args](std::vector<std::string> words) { args->command = std::move(words); };
     command.run = [&console, args] { return RunVmRun(console, *args); };
   });
 }

@@ -154,6 +154,23 @@ std::vector<Change> DiffFileSync(const specs::FileSyncSpec& applied,
   return d.changes;
 }
 
+static std::string RenderWorkspace(const std::optional<specs::WorkspaceSpec>& ws) {
+  if (!ws) return "(none)";
+  return "{repo=" + ws->repo + ", ref=" + Or(ws->ref, "(working tree)") + "}";
+}
+
+// An update in place: the guest's /root/repo is replaced by a fresh import
+// (what was done in it is lost: export it first), or left as it is when the
+// workspace is removed from the spec.
+static Change WorkspaceChange(const std::optional<specs::WorkspaceSpec>& applied,
+                              const std::optional<specs::WorkspaceSpec>& desired) {
+  Change c = MakeChange("workspace", RenderWorkspace(applied), RenderWorkspace(desired),
+                        Action::kUpdate);
+  c.reason += desired ? " (the guest's /root/repo is replaced by a fresh import)"
+                      : " (the guest's /root/repo stays as it is)";
+  return c;
+}
+
 static std::string RenderPorts(const std::vector<specs::PortSpec>& ports) {
   std::vector<std::string> items;
   for (const auto& p : ports) items.push_back(specs::FormatPortSpec(p));
@@ -175,6 +192,8 @@ void DiffInPlaceFields(Differ& d, const specs::VmSpec& applied, const specs::VmS
   // Read by the daemon only: recorded, nothing on the VM changes.
   d.Field("restart", std::string(specs::RestartPolicyName(applied.restart)),
           std::string(specs::RestartPolicyName(desired.restart)), Action::kUpdate);
+  if (applied.workspace != desired.workspace)
+    d.changes.push_back(WorkspaceChange(applied.workspace, desired.workspace));
 }
 
 }  // namespace

@@ -14,11 +14,13 @@
 #include "reconciler/image/file_image_store.h"
 #include "reconciler/kernel/file_kernel_store.h"
 #include "reconciler/os/fs.h"
+#include "reconciler/os/owned_dir.h"
 #include "reconciler/runtime/boot_config.h"
 #include "reconciler/runtime/console_ready.h"
 #include "reconciler/runtime/undo.h"
 #include "reconciler/runtime/work_disk_provision.h"
 #include "reconciler/store/handles_file.h"
+#include "reconciler/workspace/declared_workspace.h"
 
 namespace banger::runtime {
 namespace {
@@ -28,6 +30,8 @@ using Clock = std::chrono::steady_clock;
 // How long file_sync gives a running VM's agent to answer before using SSH
 // (images built before the agent have none; their channel stays silent).
 constexpr std::chrono::seconds kAgentConnectTimeout(5);
+// A declared workspace needs the agent: it is given longer to answer.
+constexpr std::chrono::seconds kWorkspaceAgentTimeout(30);
 
 std::string ExistingRootfs(const std::string& vm_dir) {
   for (const char* name : {"rootfs.qcow2", "rootfs.ext4"}) {
@@ -84,6 +88,13 @@ Status LocalVmRuntime::Create(model::VmRecord& record, const apply::VmInputs& in
                               "(from_snapshot " + Quote(record.spec.from_snapshot) +
                               ") is not supported by this build yet");
   BANGER_ASSIGN_OR_RETURN(vmm::VmmDriver * driver, ChooseDriver(inputs.settings));
+  // The host side of a declared workspace first: a bad ref fails before
+  // anything of the VM exists.
+  std::optional<workspace::ImportPlan> import;
+  if (record.spec.workspace) {
+    BANGER_ASSIGN_OR_RETURN(import, workspace::BuildDeclaredImport(runner(), *record.spec.workspace,
+                                                                   Home(), HostTempParent()));
+  }
   const std::string dir = options_.paths.vm_dir(name);
   const bool dir_existed = IsDirectory(dir);
   // Handles of a VM that is not recorded yet come from a create (or the
@@ -121,6 +132,14 @@ Status LocalVmRuntime::Create(model::VmRecord& record, const apply::VmInputs& in
   }
   BANGER_RETURN_IF_ERROR(Boot(record, inputs, *driver, files.rootfs,
                               disk::CowMethodName(method), progress));
+  if (import) {
+    Status st = SendWorkspace(record, *import, workspace::ExistingRepo::kKeep, progress);
+    if (!st.ok()) {
+      // A VM without the workspace it declares is not created.
+      (void)Stop(record, progress);
+      return st;
+    }
+  }
   undo.Dismiss();
   return OkStatus();
 }
@@ -319,6 +338,18 @@ Status LocalVmRuntime::Update(model::VmRecord& record, const apply::VmInputs& in
   auto has = [&](const char* f) {
     return std::find(fields.begin(), fields.end(), f) != fields.end();
   };
+  // A changed workspace replaces the guest's /root/repo; one that was
+  // removed from the spec leaves it as it is.
+  const bool reimport = has("workspace") && record.spec.workspace;
+  if (reimport && !live.process_running)
+    return FailedPrecondition("vm " + Quote(record.spec.name) +
+                              " is stopped; its workspace is imported through the guest agent "
+                              "(`banger vm start " + record.spec.name + "`, then apply again)");
+  std::optional<workspace::ImportPlan> import;
+  if (reimport) {
+    BANGER_ASSIGN_OR_RETURN(import, workspace::BuildDeclaredImport(runner(), *record.spec.workspace,
+                                                                   Home(), HostTempParent()));
+  }
   if (!live.process_running) {
     // The disk is not in use: write file_sync content now so the record
     // matches; NAT and ports follow at the next boot.
@@ -349,6 +380,20 @@ Status LocalVmRuntime::Update(model::VmRecord& record, const apply::VmInputs& in
                                                                         inputs.file_syncs, progress));
     }
   }
+  if (import)
+    BANGER_RETURN_IF_ERROR(SendWorkspace(record, *import, workspace::ExistingRepo::kReplace, progress));
+  return OkStatus();
+}
+
+std::string LocalVmRuntime::Home() const { return options_.home.empty() ? HomeDir() : options_.home; }
+
+Status LocalVmRuntime::SendWorkspace(const model::VmRecord& record, const workspace::ImportPlan& plan,
+                                     workspace::ExistingRepo existing, apply::StepProgress& progress) {
+  BANGER_ASSIGN_OR_RETURN(std::optional<model::VmHandles> handles,
+                          store::ReadHandles(options_.paths.handles(record.spec.name)));
+  if (!handles) return FailedPrecondition("vm " + Quote(record.spec.name) + " has no handles");
+  Status st = workspace::SendDeclaredImport(*handles, plan, existing, kWorkspaceAgentTimeout, progress);
+  if (!st.ok()) return std::move(st).error().WithContext("vm " + Quote(record.spec.name));
   return OkStatus();
 }
 

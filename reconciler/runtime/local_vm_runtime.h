@@ -18,6 +18,7 @@
 #include "reconciler/runtime/vm_services.h"
 #include "reconciler/store/state_dir.h"
 #include "reconciler/vmm/driver.h"
+#include "reconciler/workspace/declared_workspace.h"
 
 namespace banger::runtime {
 
@@ -86,6 +87,9 @@ class LocalVmRuntime : public apply::VmRuntime {
               const std::string& rootfs, std::string_view cow_method,
               apply::StepProgress& progress);
   CommandRunner& runner() { return options_.runner ? *options_.runner : SystemRunner(); }
+  std::string Home() const;
+  Status SendWorkspace(const model::VmRecord& record, const workspace::ImportPlan& plan,
+                       workspace::ExistingRepo existing, apply::StepProgress& progress);
 
   VmRuntimeOptions options_;
   std::mutex probe_mu_;

@@ -57,12 +57,23 @@ Result<std::string> GuestOutput(AgentClient& client, const std::vector<std::stri
   return out;
 }
 
-Status CheckGuestTarget(AgentClient& client, uint64_t bytes, Deadline deadline) {
+Result<bool> GuestRepoExists(AgentClient& client, Deadline deadline) {
   const std::vector<std::string> test = {"test", "-e", kGuestRepo};
   BANGER_ASSIGN_OR_RETURN(GuestRun exists, RunInGuest(client, test, {}, [](std::string_view) {
     return OkStatus();
   }, deadline));
-  if (exists.code == 0)
+  return exists.code == 0;
+}
+
+Status RemoveGuestRepo(AgentClient& client, Deadline deadline) {
+  return GuestOutput(client, {"rm", "-rf", "--", kGuestRepo}, {}, deadline).ok()
+             ? OkStatus()
+             : Status(Error(Code::kIo, std::string("remove ") + kGuestRepo + " in the guest"));
+}
+
+Status CheckGuestTarget(AgentClient& client, uint64_t bytes, Deadline deadline) {
+  BANGER_ASSIGN_OR_RETURN(bool exists, GuestRepoExists(client, deadline));
+  if (exists)
     return Error(Code::kAlreadyExists,
                  std::string("the guest already has ") + kGuestRepo +
                      "; remove it first (`banger vm exec NAME -- rm -rf /root/repo`)");
@@ -92,7 +103,8 @@ Status SendImport(AgentClient& client, const ImportPlan& plan, Deadline deadline
   BANGER_RETURN_IF_ERROR(put.Finish());
   if (!plan.is_git) return OkStatus();
   BANGER_RETURN_IF_ERROR(GuestOutput(
-      client, {"git", "config", "--global", "--add", "safe.directory", kGuestRepo}, {}, deadline));
+      client, {"git", "config", "--global", "--replace-all", "safe.directory", kGuestRepo,
+               std::string("^") + kGuestRepo + "$"}, {}, deadline));
   // Exit 1 only says some files differ from HEAD (the host's changes).
   const std::vector<std::string> refresh = {"git", "-C", kGuestRepo, "update-index", "-q", "--refresh"};
   BANGER_ASSIGN_OR_RETURN(GuestRun r, RunInGuest(client, refresh, {}, [](std::string_view) {

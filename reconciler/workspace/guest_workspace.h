@@ -23,6 +23,12 @@ using agentclient::Deadline;
 Result<std::string> GuestOutput(AgentClient& client, const std::vector<std::string>& argv,
                                 const std::vector<std::string>& env, Deadline deadline);
 
+// Whether the guest has /root/repo.
+Result<bool> GuestRepoExists(AgentClient& client, Deadline deadline);
+
+// Removes the guest's /root/repo and everything in it.
+Status RemoveGuestRepo(AgentClient& client, Deadline deadline);
+
 // Refuses (kAlreadyExists) when the guest already has /root/repo, and
 // (kFailedPrecondition) when the filesystem holding /root has less free
 // space than `bytes`; nothing is written.

@@ -49,7 +49,7 @@ Result<std::map<std::string, std::string>> SubmoduleNames(const GitCommand& git,
 class RepoImporter {
  public:
   RepoImporter(const GitCommand& git, CloneMode mode, ImportPlan& plan)
-      : git_(git), mode_(mode), plan_(plan) {}
+      : git_(git), mode_(mode), plan_(plan), staging_root_(plan.staging.path()) {}
 
   // Clones `rev` of the repository at `top` into `stage` and adds what the
   // guest gets under `prefix` ("" or "sub/dir/"). `overlay`: the working
@@ -81,6 +81,8 @@ class RepoImporter {
       plan_.entries.push_back({root, stage, true});
       BANGER_ASSIGN_OR_RETURN(uint64_t b, TreeBytes(stage));
       plan_.total_bytes += b;
+      BANGER_ASSIGN_OR_RETURN(auto gitlinks, TreeGitlinks(stage, *commit));
+      BANGER_RETURN_IF_ERROR(AddSubmodules(top, prefix, stage, stage, gitlinks));
       return *commit;
     }
     BANGER_RETURN_IF_ERROR(git_.Run(stage, {"read-tree", *commit}));
@@ -122,10 +124,10 @@ class RepoImporter {
   Status AddWorkingTree(const std::string& top, const std::string& prefix,
                         const std::string& stage) {
     BANGER_ASSIGN_OR_RETURN(std::string staged, git_.Run(top, {"ls-files", "-z", "-s"}));
-    std::set<std::string> gitlinks;
+    std::map<std::string, std::string> gitlinks;  // path -> commit (the host checkout's HEAD)
     for (const std::string& line : SplitNul(staged)) {
       size_t tab = line.find('\t');
-      if (tab != std::string::npos && line.rfind("160000 ", 0) == 0) gitlinks.insert(line.substr(tab + 1));
+      if (tab != std::string::npos && line.rfind("160000 ", 0) == 0) gitlinks[line.substr(tab + 1)] = "";
     }
     BANGER_ASSIGN_OR_RETURN(std::string listed, git_.Run(top, {"ls-files", "-z", "--cached", "--others",
                                                                "--exclude-standard"}));
@@ -144,35 +146,73 @@ class RepoImporter {
       plan_.entries.push_back({prefix + p, host, false});
       if (!S_ISDIR(st.st_mode)) plan_.total_bytes += static_cast<uint64_t>(st.st_size);
     }
+    return AddSubmodules(top, prefix, stage, top, gitlinks);
+  }
+
+  // The gitlinks of `commit`'s tree, with the commits it records.
+  Result<std::map<std::string, std::string>> TreeGitlinks(const std::string& stage,
+                                                          const std::string& commit) {
+    BANGER_ASSIGN_OR_RETURN(std::string tree, git_.Run(stage, {"ls-tree", "-r", "-z", commit}));
+    std::map<std::string, std::string> gitlinks;
+    for (const std::string& line : SplitNul(tree)) {
+      // "160000 commit <sha>\t<path>"
+      size_t tab = line.find('\t');
+      if (tab == std::string::npos || line.rfind("160000 commit ", 0) != 0) continue;
+      gitlinks[line.substr(tab + 1)] = line.substr(14, tab - 14);
+    }
+    return gitlinks;
+  }
+
+  // Clones each initialised submodule of `top` from the host's checkout
+  // into a stage of its own and adds it under `prefix`. A gitlink with an
+  // empty commit takes the checkout's HEAD and working tree (which must be
+  // clean); one with a commit takes that commit's files, which the
+  // checkout must have. `gitmodules_dir` holds the .gitmodules that names
+  // them. Submodules the host has not initialised stay empty directories,
+  // as git leaves them.
+  Status AddSubmodules(const std::string& top, const std::string& prefix, const std::string& stage,
+                       const std::string& gitmodules_dir,
+                       const std::map<std::string, std::string>& gitlinks) {
     if (gitlinks.empty()) return OkStatus();
-    BANGER_ASSIGN_OR_RETURN(auto names, SubmoduleNames(git_, top));
-    int index = 0;
-    for (const std::string& p : gitlinks) {
+    BANGER_ASSIGN_OR_RETURN(auto names, SubmoduleNames(git_, gitmodules_dir));
+    for (const auto& [p, recorded] : gitlinks) {
       const std::string sub = JoinPath(top, p);
       if (!PathExists(JoinPath(sub, ".git"))) {
-        // Not initialised on the host: an empty directory, as git leaves it.
-        if (IsDirectory(sub)) plan_.entries.push_back({prefix + p, sub, false});
+        if (recorded.empty() && IsDirectory(sub)) plan_.entries.push_back({prefix + p, sub, false});
         continue;
       }
-      BANGER_ASSIGN_OR_RETURN(std::string dirty,
-                              git_.Run(sub, {"status", "--porcelain", "--ignore-submodules=none"}));
-      if (!dirty.empty())
-        return InvalidArgument("submodule " + Quote(prefix + p) + " has uncommitted changes (" +
-                               dirty.substr(0, dirty.find('\n')) +
-                               "); commit or stash them before the import");
-      BANGER_ASSIGN_OR_RETURN(std::optional<std::string> sub_branch,
-                              git_.Maybe(sub, {"symbolic-ref", "-q", "--short", "HEAD"}));
-      auto sub_commit = Import(sub, prefix + p + "/", "HEAD", sub_branch.value_or(""), true,
-                               JoinPath(stage, ".submodules/" + std::to_string(index++)));
-      if (!sub_commit.ok()) return std::move(sub_commit).error();
+      const std::string sub_stage = NextStage();
+      if (recorded.empty()) {
+        BANGER_ASSIGN_OR_RETURN(std::string dirty,
+                                git_.Run(sub, {"status", "--porcelain", "--ignore-submodules=none"}));
+        if (!dirty.empty())
+          return InvalidArgument("submodule " + Quote(prefix + p) + " has uncommitted changes (" +
+                                 dirty.substr(0, dirty.find('\n')) +
+                                 "); commit or stash them before the import");
+        BANGER_ASSIGN_OR_RETURN(std::optional<std::string> sub_branch,
+                                git_.Maybe(sub, {"symbolic-ref", "-q", "--short", "HEAD"}));
+        auto sub_commit = Import(sub, prefix + p + "/", "HEAD", sub_branch.value_or(""), true, sub_stage);
+        if (!sub_commit.ok()) return std::move(sub_commit).error();
+      } else {
+        BANGER_ASSIGN_OR_RETURN(std::optional<std::string> has,
+                                git_.Maybe(sub, {"rev-parse", "--verify", "-q", recorded + "^{commit}"}));
+        if (!has)
+          return InvalidArgument("submodule " + Quote(prefix + p) + ": the host's checkout " +
+                                 Quote(sub) + " lacks commit " + recorded.substr(0, 12) +
+                                 " that the imported commit records; fetch it there first");
+        // Detached at the recorded commit, as `git submodule update` leaves it.
+        auto sub_commit = Import(sub, prefix + p + "/", recorded, "", false, sub_stage);
+        if (!sub_commit.ok()) return std::move(sub_commit).error();
+      }
       auto name = names.find(p);
       if (name == names.end()) continue;
       const std::string key = "submodule." + name->second;
       // The host's initialised URL, else the one .gitmodules declares.
       BANGER_ASSIGN_OR_RETURN(std::optional<std::string> host_url,
                               git_.Maybe(top, {"config", key + ".url"}));
-      BANGER_ASSIGN_OR_RETURN(std::optional<std::string> declared_url,
-                              git_.Maybe(top, {"config", "-f", ".gitmodules", key + ".url"}));
+      BANGER_ASSIGN_OR_RETURN(
+          std::optional<std::string> declared_url,
+          git_.Maybe(gitmodules_dir, {"config", "-f", ".gitmodules", key + ".url"}));
       const std::optional<std::string>& url = host_url ? host_url : declared_url;
       if (url) BANGER_RETURN_IF_ERROR(git_.Run(stage, {"config", key + ".url", *url}));
       BANGER_RETURN_IF_ERROR(git_.Run(stage, {"config", key + ".active", "true"}));
@@ -180,9 +220,15 @@ class RepoImporter {
     return OkStatus();
   }
 
+  // A fresh directory under the staging root for one more clone. Stages
+  // are siblings, never nested: a commit's stage is sent whole.
+  std::string NextStage() { return JoinPath(staging_root_, "sub-" + std::to_string(next_stage_++)); }
+
   const GitCommand& git_;
   CloneMode mode_;
   ImportPlan& plan_;
+  std::string staging_root_;
+  int next_stage_ = 0;
 };
 
 }  // namespace
@@ -202,7 +248,7 @@ Result<ImportPlan> BuildImport(CommandRunner& runner, const ImportOptions& optio
     return Error::FromErrno("workspace path " + Quote(given));
   }
   if (!S_ISDIR(st.st_mode)) return InvalidArgument("workspace path " + Quote(given) + " is not a directory");
-  if (!options.branch.empty() && !options.from.empty())
+  if (!options.branch.empty() + !options.from.empty() + !options.ref.empty() > 1)
     return InvalidArgument("--branch and --from name the commit twice; give one");
   char resolved[PATH_MAX];
   if (!realpath(given.c_str(), resolved)) return Error::FromErrno("resolve " + Quote(given));
@@ -213,9 +259,9 @@ Result<ImportPlan> BuildImport(CommandRunner& runner, const ImportOptions& optio
                           git.Maybe(resolved, {"rev-parse", "--show-toplevel"}, 128));
   BANGER_ASSIGN_OR_RETURN(plan.staging, TempDir::Create(temp_parent, "workspace-"));
   if (!top || top->empty()) {
-    if (!options.branch.empty() || !options.from.empty())
+    if (!options.branch.empty() || !options.from.empty() || !options.ref.empty())
       return InvalidArgument("workspace path " + Quote(resolved) +
-                             " is not a git repository; --branch and --from need one");
+                             " is not a git repository; a branch or commit needs one");
     plan.source = resolved;
     plan.entries.push_back({"", resolved, true});
     BANGER_ASSIGN_OR_RETURN(plan.total_bytes, TreeBytes(resolved));
@@ -225,12 +271,18 @@ Result<ImportPlan> BuildImport(CommandRunner& runner, const ImportOptions& optio
   plan.source = *top;
   std::string rev = "HEAD", branch;
   bool overlay = true;
-  if (!options.branch.empty()) {
-    rev = "refs/heads/" + options.branch;
-    branch = options.branch;
+  std::string as_branch = options.branch, as_commit = options.from;
+  if (!options.ref.empty()) {
+    BANGER_ASSIGN_OR_RETURN(std::optional<std::string> local,
+                            git.Maybe(*top, {"show-ref", "--verify", "-q", "refs/heads/" + options.ref}));
+    (local ? as_branch : as_commit) = options.ref;
+  }
+  if (!as_branch.empty()) {
+    rev = "refs/heads/" + as_branch;
+    branch = as_branch;
     overlay = false;
-  } else if (!options.from.empty()) {
-    rev = options.from;
+  } else if (!as_commit.empty()) {
+    rev = as_commit;
     overlay = false;
   } else {
     BANGER_ASSIGN_OR_RETURN(std::optional<std::string> b,

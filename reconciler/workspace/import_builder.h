@@ -32,6 +32,7 @@ struct ImportOptions {
   std::string path;    // the host directory (default ".")
   std::string branch;  // --branch: that branch of the repository
   std::string from;    // --from: any commit-ish
+  std::string ref;     // a branch when the repository has one of that name, else as `from`
   CloneMode mode = CloneMode::kShallow;
   std::chrono::milliseconds git_timeout{std::chrono::minutes(10)};
 };
@@ -61,7 +62,7 @@ inline constexpr int kShallowDepth = 10;
 
 // Builds the import of `options.path`, cloning into a directory under
 // `temp_parent`. Fails with kInvalidArgument for a missing path, a path
-// that is not a directory, both a branch and a ref, or a dirty submodule,
+// that is not a directory, more than one of branch, from and ref, or a dirty submodule,
 // before anything is sent anywhere.
 Result<ImportPlan> BuildImport(CommandRunner& runner, const ImportOptions& options,
                                const std::string& temp_parent);

@@ -87,8 +87,8 @@ def banger_env(state_dir, extra=None):
     return env
 
 
-def run_banger(args, env, timeout=600, stdin=None, netns=None, user=None, check=False):
-    """Runs banger; returns CompletedProcess with text output."""
+def run_banger(args, env, timeout=600, stdin=None, netns=None, user=None, check=False, cwd=None):
+    """Runs banger (in `cwd` when given); returns CompletedProcess with text output."""
     argv = [BANGER] + list(args)
     if user is not None:
         argv = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
@@ -96,7 +96,7 @@ def run_banger(args, env, timeout=600, stdin=None, netns=None, user=None, check=
     if netns:
         argv = ["ip", "netns", "exec", netns] + argv
     proc = subprocess.run(argv, env=env, input=stdin, text=True, capture_output=True,
-                          timeout=timeout)
+                          timeout=timeout, cwd=cwd)
     if check and proc.returncode != 0:
         raise AssertionError(f"banger {' '.join(args)} exited {proc.returncode}\n"
                              f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")

@@ -4,7 +4,9 @@ a submodule is imported into a running VM (QEMU, inside a network namespace
 the test creates, the engine as an unprivileged user); the guest changes it
 (a commit, an unstaged edit, a new file, a deletion, a chmod, a rename);
 `vm workspace export` gives a patch that `git apply --index` on the host at
-the base commit turns into exactly the guest's tree."""
+the base commit turns into exactly the guest's tree. The VM declares a
+workspace in its spec: it is imported at create (a branch, submodule
+included) and imported again when the ref changes."""
 
 import hashlib
 import os
@@ -17,7 +19,7 @@ import unittest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import harness  # noqa: E402
 
-SPEC = """
+SPEC_HEAD = """
 [settings]
 bridge = "bg0"
 subnet = "172.30.12.0/24"
@@ -30,6 +32,11 @@ vcpus = 1
 memory = "512M"
 disk = "2G"
 """
+
+
+def spec_text(repo, ref):
+    return SPEC_HEAD + f'workspace = {{ repo = "{repo}", ref = "{ref}" }}\n'
+
 
 GIT_ENV = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
                GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
@@ -78,8 +85,9 @@ class WorkspaceTest(unittest.TestCase):
         cls.cache.mkdir(parents=True, exist_ok=True)
         subprocess.run(["chown", "-R", f"{cls.user.pw_uid}:{cls.user.pw_gid}", str(cls.cache)],
                        check=True)
-        cls.spec = cls.scratch.write("fleet.toml", SPEC)
         cls.repo = cls.make_repo(cls.scratch.path)
+        # Relative to the spec file.
+        cls.spec = cls.scratch.write("fleet.toml", spec_text("app", "main"))
         subprocess.run(["chown", "-R", f"{cls.user.pw_uid}:{cls.user.pw_gid}",
                         str(cls.scratch.path)], check=True)
         cls.netns = harness.Netns()
@@ -134,9 +142,9 @@ class WorkspaceTest(unittest.TestCase):
         harness.delete_fleet(cls.banger_cls, cls.state, cls.helper, cls.netns, cls.scratch)
 
     @classmethod
-    def banger_cls(cls, *args, netns=True, timeout=900, stdin=None):
+    def banger_cls(cls, *args, netns=True, timeout=900, stdin=None, cwd=None):
         return harness.run_banger(args, cls.env, user=cls.user, timeout=timeout, stdin=stdin,
-                                  netns=cls.netns.name if netns else None)
+                                  netns=cls.netns.name if netns else None, cwd=cwd)
 
     def ok(self, *args, **kw):
         r = self.banger_cls(*args, **kw)
@@ -150,7 +158,20 @@ class WorkspaceTest(unittest.TestCase):
     def test_workspace(self):
         self.ok("apply", "--yes", "-f", str(self.spec), "--target", "kernel.cloud",
                 "--target", "image.gitbase", netns=False, timeout=1800)
+        # A workspace repo that is not a directory is named with its file,
+        # line and key before any VM exists.
+        text = spec_text("app/tracked.txt", "main")
+        bad = self.scratch.write("bad.toml", text)
+        r = self.banger_cls("apply", "--yes", "-f", str(bad))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"{bad}:{text.count(chr(10))}:", r.stderr)
+        self.assertIn("vm.dev.workspace.repo: ", r.stderr)
+        self.assertIn("is not a directory", r.stderr)
+        self.assertEqual(self.vm_names(), [])
+
         self.ok("apply", "--yes", "-f", str(self.spec))
+        self.check_declared_workspace()
+        self.guest("rm -rf /root/repo", cwd="/")
 
         # Bad input fails before the VM is touched.
         r = self.banger_cls("vm", "workspace", "prepare", "dev", str(self.scratch.path / "nope"))
@@ -209,6 +230,30 @@ class WorkspaceTest(unittest.TestCase):
 
         self.check_vm_run()
 
+    def check_declared_workspace(self):
+        """The spec's workspace arrived at create (branch main: its files,
+        the submodule initialised from the host's checkout at the commit
+        main records); a changed ref re-imports in place."""
+        u = self.user
+        main = git("rev-parse", "main", cwd=self.repo, user=u).strip()
+        sub = git("rev-parse", "HEAD", cwd=self.repo / "sub", user=u).strip()
+        self.assertEqual(self.guest("git rev-parse HEAD; git symbolic-ref --short HEAD; "
+                                    "git status --porcelain; cat tracked.txt sub/lib.txt; "
+                                    "git -C sub rev-parse HEAD"),
+                         f"{main}\nmain\noriginal\nlibrary\n{sub}\n")
+        older = git("rev-parse", "main~1", cwd=self.repo, user=u).strip()
+        self.guest("echo guest work > scratch.txt")
+        self.spec.write_text(spec_text("app", "main~1"))
+        r = self.ok("plan", "-f", str(self.spec))
+        self.assertIn("workspace {repo=" + str(self.repo) + ", ref=main} -> {repo=" +
+                      str(self.repo) + ", ref=main~1}: update (the guest's /root/repo is "
+                      "replaced by a fresh import)", r.stdout)
+        self.ok("apply", "--yes", "-f", str(self.spec))
+        self.assertEqual(self.guest("git rev-parse HEAD; git status --porcelain; ls"),
+                         f"{older}\nhistory.txt\n")
+        self.assertEqual(self.ok("plan", "-f", str(self.spec)).stdout.splitlines()[-1],
+                         "No changes. The host matches the spec.")
+
     def vm_names(self):
         return sorted(self.ok("vm", "list", "--all", "-q").stdout.split())
 
@@ -225,10 +270,6 @@ class WorkspaceTest(unittest.TestCase):
         taps, disks = self.taps(), sorted(os.listdir(self.state / "vms"))
         self.assertEqual(self.vm_names(), ["dev"])
         sizes = ("--memory", "384M", "--disk", "1G", "--vcpus", "1")
-        r = self.banger_cls("vm", "run", str(self.repo), *sizes, "--", "true")
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("pass --image or set default_image in "
-                      f"{self.user.pw_dir}/.config/banger/config.toml", r.stderr)
         base_args = ("--image", "gitbase", "--kernel", "cloud", *sizes)
         r = self.banger_cls("vm", "run", str(self.repo), "--name", "dev", *base_args, "--", "true")
         self.assertEqual(r.returncode, 1)
@@ -239,9 +280,17 @@ class WorkspaceTest(unittest.TestCase):
         self.assertIn("more than the VM's disk", r.stderr)
         self.assertEqual((self.vm_names(), self.taps()), (["dev"], taps))
 
-        r = self.banger_cls("vm", "run", str(self.repo), "--rm", "--name", "once", *base_args,
-                            "--", "sh", "-c", "pwd; git status --porcelain; exit 7")
+        # No PATH: the command after -- runs, and PATH is the current
+        # directory. No --image/--kernel and no user config: the built-in
+        # recipe, built now (from the download caches the git image filled:
+        # the same packages) and kept for later runs.
+        r = self.banger_cls("vm", "run", "--rm", "--name", "once", *sizes,
+                            "--", "sh", "-c", "pwd; git status --porcelain; exit 7", cwd=self.repo,
+                            timeout=1800)
         self.assertEqual(r.returncode, 7, r.stderr)
+        self.assertIn("image.builtin-bookworm: building the built-in image", r.stderr)
+        self.assertIn("kernel.builtin-cloud: building the built-in kernel", r.stderr)
+        self.assertIn("builtin-bookworm", self.ok("image", "list").stdout)
         self.assertEqual(r.stdout, "/root/repo\n D gone.txt\n M tracked.txt\n?? untracked.txt\n")
         self.assertEqual((self.vm_names(), self.taps()), (["dev"], taps))
         self.assertEqual(sorted(os.listdir(self.state / "vms")), disks)

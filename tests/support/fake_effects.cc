@@ -77,8 +77,11 @@ bool FakeImageStore::Present(const model::ImageRecord& record) {
 
 Status FakeVmRuntime::Create(model::VmRecord& record, const apply::VmInputs& inputs,
                              apply::StepProgress&) {
-  BANGER_RETURN_IF_ERROR(w_.Call("vm.create " + record.spec.name + " " + inputs.image.dir +
-                                 " " + record.ip));
+  std::string line = "vm.create " + record.spec.name + " " + inputs.image.dir + " " + record.ip;
+  // The real runtime imports a declared workspace as part of the create.
+  if (record.spec.workspace)
+    line += " workspace " + record.spec.workspace->repo + "@" + record.spec.workspace->ref;
+  BANGER_RETURN_IF_ERROR(w_.Call(line));
   std::lock_guard<std::mutex> l(mu_);
   running[record.spec.name] = true;
   work_disks.insert(record.spec.name);

@@ -148,6 +148,59 @@ TEST_CASE("full mode brings the whole history; --from gives that commit's files 
   CHECK_FALSE(PathExists(JoinPath(g, "tracked.txt")));
 }
 
+TEST_CASE("--branch and --from initialise submodules at the commit they record") {
+  Fixture fx;
+  const std::string sub = JoinPath(fx.repo, "sub");
+  const std::string recorded = Run({"git", "rev-parse", "HEAD"}, sub);
+  // The host's checkout moves on past what the branch records.
+  Write(JoinPath(sub, "lib.txt"), "library 2\n");
+  Run({"git", "commit", "-q", "-a", "-m", "lib 2"}, sub);
+  for (bool by_branch : {true, false}) {
+    ImportOptions options;
+    options.path = fx.repo;
+    (by_branch ? options.branch : options.from) = by_branch ? "main" : "HEAD";
+    const std::string g = fx.Import(options);
+    CHECK(*ReadFile(JoinPath(g, "sub/lib.txt")) == "library\n");
+    CHECK(Run({"git", "rev-parse", "HEAD"}, JoinPath(g, "sub")) == recorded);
+    CHECK(Run({"git", "config", "submodule.sub.url"}, g) == fx.sub_origin);
+    // Initialised and at the recorded commit: no '+', '-' or 'U' in front.
+    CHECK(Run({"git", "submodule", "status"}, g).rfind(" " + recorded + " sub", 0) == 0);
+    CHECK(Run({"git", "status", "--porcelain"}, g).empty());
+  }
+
+  // A recorded commit the host's checkout does not have is named.
+  Run({"git", "reset", "-q", "--hard", "HEAD~1"}, sub);
+  Run({"git", "commit", "-q", "--amend", "-m", "lib rewritten"}, sub);
+  Run({"git", "remote", "remove", "origin"}, sub);  // its remote-tracking ref names the commit too
+  Run({"git", "reflog", "expire", "--expire=now", "--all"}, sub);
+  Run({"git", "gc", "-q", "--prune=now"}, sub);
+  ImportOptions options;
+  options.path = fx.repo;
+  options.from = "HEAD";
+  auto missing = BuildImport(SystemRunner(), options, fx.dir.path());
+  REQUIRE_FALSE(missing.ok());
+  INFO(missing.error().message());
+  CHECK(missing.error().code() == Code::kInvalidArgument);
+  CHECK(missing.error().message().find("submodule 'sub': the host's checkout") != std::string::npos);
+  CHECK(missing.error().message().find("lacks commit " + recorded.substr(0, 12)) != std::string::npos);
+}
+
+TEST_CASE("a ref is a branch when the repository has one of that name, else any commit") {
+  Fixture fx;
+  ImportOptions options;
+  options.path = fx.repo;
+  options.ref = "main";
+  ImportPlan plan;
+  std::string g = fx.Import(options, &plan);
+  CHECK(Run({"git", "symbolic-ref", "--short", "HEAD"}, g) == "main");
+  CHECK(plan.base_commit == Run({"git", "rev-parse", "main"}, fx.repo));
+  options.ref = "main~1";  // resolves as a revision, but names no branch
+  g = fx.Import(options, &plan);
+  CHECK(plan.base_commit == Run({"git", "rev-parse", "main~1"}, fx.repo));
+  CHECK(Run({"git", "rev-parse", "HEAD"}, g) == plan.base_commit);
+  CHECK_FALSE(PathExists(JoinPath(g, "tracked.txt")));
+}
+
 TEST_CASE("a plain directory is copied as it is") {
   Fixture fx;
   const std::string plain = JoinPath(fx.dir.path(), "plain");

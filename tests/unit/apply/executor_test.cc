@@ -181,6 +181,30 @@ TEST_CASE("replace keeps the work disk and the address") {
   CHECK(h.Plan(d).steps.empty());
 }
 
+TEST_CASE("a workspace is imported at create and re-imported in place when it changes") {
+  Harness h;
+  auto d = Fleet({Vm("web")});
+  d.vms[0].workspace = specs::WorkspaceSpec{"/src/app", "main"};
+  REQUIRE(h.Apply(d, 1).ok());
+  auto calls = h.world.calls();
+  CHECK(std::find(calls.begin(), calls.end(),
+                  "vm.create web /images/base-1 172.30.0.2 workspace /src/app@main") != calls.end());
+
+  d.vms[0].workspace->ref = "dev";
+  h.world.ClearCalls();
+  h.world.FailMatching("vm.update web workspace");
+  CHECK_FALSE(h.Apply(d, 1).ok());
+  // A failed import leaves the record at the old workspace: the next apply tries again.
+  CHECK(h.recorder.Snapshot().vms.at("web").spec.workspace->ref == "main");
+  h.world.FailMatching("");
+  h.world.ClearCalls();
+  REQUIRE(h.Apply(d, 1).ok());
+  CHECK(h.world.calls() == std::vector<std::string>{"vm.update web workspace", "record.vm web"});
+  CHECK(h.recorder.Snapshot().vms.at("web").spec.workspace->ref == "dev");
+  CHECK(h.vms.running.at("web"));
+  CHECK(h.Plan(d).steps.empty());
+}
+
 TEST_CASE("a create that fails gives its address back") {
   Harness h;
   auto d = Fleet({Vm("web")});

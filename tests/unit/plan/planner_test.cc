@@ -89,6 +89,10 @@ TEST_CASE("every field has a defined consequence") {
        "vm.web", Action::kUpdate, "keep_work_disk true -> false: update"},
       {"vm ports", [](auto& d) { d.vms[0].ports = {{"127.0.0.1", 2222, 22, "tcp"}}; },
        "vm.web", Action::kUpdate, "ports [] -> [127.0.0.1:2222:22/tcp]: update"},
+      {"vm workspace", [](auto& d) { d.vms[0].workspace = specs::WorkspaceSpec{"~/src/app", ""}; },
+       "vm.web", Action::kUpdate,
+       "workspace (none) -> {repo=~/src/app, ref=(working tree)}: update "
+       "(the guest's /root/repo is replaced by a fresh import)"},
       {"kernel deb", [](auto& d) { d.kernels[0].deb = "linux-image-amd64"; },
        "kernel.default", Action::kReplace,
        "deb linux-image-cloud-amd64 -> linux-image-amd64: replace"},
@@ -126,6 +130,45 @@ TEST_CASE("every field has a defined consequence") {
       CHECK(p.errors.empty());
     }
   }
+}
+
+TEST_CASE("a workspace change updates the VM in place, saying what happens to /root/repo") {
+  struct Case {
+    const char* name;
+    std::optional<specs::WorkspaceSpec> after;
+    const char* reason;
+  };
+  const std::vector<Case> cases = {
+      {"ref", specs::WorkspaceSpec{"/src/app", "dev"},
+       "workspace {repo=/src/app, ref=main} -> {repo=/src/app, ref=dev}: update "
+       "(the guest's /root/repo is replaced by a fresh import)"},
+      {"repo", specs::WorkspaceSpec{"/src/other", "main"},
+       "workspace {repo=/src/app, ref=main} -> {repo=/src/other, ref=main}: update "
+       "(the guest's /root/repo is replaced by a fresh import)"},
+      {"removed", std::nullopt,
+       "workspace {repo=/src/app, ref=main} -> (none): update (the guest's /root/repo stays as it is)"},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.name) {
+      auto d = TwoVms();
+      d.vms[0].workspace = specs::WorkspaceSpec{"/src/app", "main"};
+      Observed o = Converged(d);
+      d.vms[0].workspace = c.after;
+      Plan p = MakePlan(d, o);
+      REQUIRE(p.steps.size() == 1);
+      const Step& s = p.steps[0];
+      CHECK(s.address == "vm.web");
+      CHECK(s.action == Action::kUpdate);
+      CHECK_FALSE(s.destructive());
+      REQUIRE(s.changes.size() == 1);
+      CHECK(s.changes[0].field == "workspace");
+      CHECK(s.changes[0].reason == c.reason);
+    }
+  }
+  // The same workspace plans nothing.
+  auto d = TwoVms();
+  d.vms[0].workspace = specs::WorkspaceSpec{"/src/app", "main"};
+  CHECK(MakePlan(d, Converged(d)).steps.empty());
 }
 
 TEST_CASE("changes propagate to the VMs that use them") {

@@ -81,6 +81,7 @@ VmSpec FullVm() {
   v.labels = {{"team", "infra"}, {"tier", "front"}};
   v.ports = {{"0.0.0.0", 8080, 80, "tcp"}, {"127.0.0.1", 2222, 22, "tcp"},
              {"0.0.0.0", 5353, 53, "udp"}};
+  v.workspace = WorkspaceSpec{"~/src/app", "main"};
   return v;
 }
 
@@ -164,6 +165,7 @@ TEST_CASE("vm specs round-trip, including empty lists and extreme sizes") {
   v.file_sync.clear();
   v.labels.clear();
   v.ports.clear();
+  v.workspace = WorkspaceSpec{"/src/app", ""};
   v.memory = UINT64_MAX;
   v.vcpus = 1;
   CHECK(VmFromJson(ViaText(ToJson(v))).value() == v);
@@ -184,6 +186,20 @@ TEST_CASE("vm specs stored before published ports existed decode with none") {
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().code() == Code::kCorruption);
   CHECK(bad.error().message().find("vm 'web': ports: '8080' is not a port mapping") == 0);
+}
+
+TEST_CASE("vm specs without a workspace store none; a malformed one is corruption") {
+  VmSpec v = FullVm();
+  v.workspace.reset();
+  CHECK_FALSE(ToJson(v).contains("workspace"));
+  nlohmann::json j = ToJson(FullVm());
+  j["workspace"] = {{"repo", "/src"}, {"ref", ""}, {"mode", "full"}};
+  auto bad = VmFromJson(j);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code() == Code::kCorruption);
+  CHECK(bad.error().message() == "vm 'web': workspace: unknown field 'mode'");
+  j["workspace"] = "/src";
+  CHECK(VmFromJson(j).error().message().find("vm 'web': workspace: expected an object") == 0);
 }
 
 TEST_CASE("source locations are not part of the canonical form") {
