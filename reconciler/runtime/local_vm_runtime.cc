@@ -165,6 +165,18 @@ Status LocalVmRuntime::Start(model::VmRecord& record, const apply::VmInputs& inp
   return Boot(record, inputs, *driver, rootfs, qcow2 ? "qcow2" : "raw", progress);
 }
 
+Result<VmNic> LocalVmRuntime::AttachNetwork(const std::string& name, const std::string& ip,
+                                            const specs::Settings& settings, Undo& undo,
+                                            vmm::LaunchConfig& cfg) {
+  BANGER_ASSIGN_OR_RETURN(VmNic nic, options_.network->Attach(name, ip, settings));
+  const std::string tap = nic.tap;
+  undo.Add([this, tap] { (void)options_.network->Detach(tap); });
+  BANGER_RETURN_IF_ERROR(options_.network->SetName(name, ip, settings));
+  undo.Add([this, name] { (void)options_.network->RemoveName(name); });
+  cfg.nets.push_back({nic.tap, nic.fd.get(), nic.mac});
+  return nic;
+}
+
 Status LocalVmRuntime::Boot(model::VmRecord& record, const apply::VmInputs& inputs,
                             vmm::VmmDriver& driver, const std::string& rootfs,
                             std::string_view cow_method, apply::StepProgress& progress) {
@@ -190,21 +202,18 @@ Status LocalVmRuntime::Boot(model::VmRecord& record, const apply::VmInputs& inpu
   UniqueFd tap_fd;
   if (options_.network) {
     BANGER_ASSIGN_OR_RETURN(SubnetInfo subnet, DescribeSubnet(inputs.settings.subnet));
-    BANGER_ASSIGN_OR_RETURN(VmNic nic, options_.network->Attach(name, record.ip, inputs.settings));
+    BANGER_ASSIGN_OR_RETURN(VmNic nic,
+                            AttachNetwork(name, record.ip, inputs.settings, undo, cfg));
     tap = nic.tap;
     char took[32];
     snprintf(took, sizeof took, "%.1f ms", nic.acquire_time.count() / 1000.0);
     progress.Note("tap " + tap + (nic.from_pool ? " from the warm pool in " : " created in ") +
                   took);
-    undo.Add([this, tap] { (void)options_.network->Detach(tap); });
     params.address = record.ip + "/" + std::to_string(subnet.prefix);
     params.gateway = nic.gateway;
     // The helper runs a resolver on every bridge it ensures (name_set).
     params.dns = nic.gateway;
-    BANGER_RETURN_IF_ERROR(options_.network->SetName(name, record.ip, inputs.settings));
-    undo.Add([this, name] { (void)options_.network->RemoveName(name); });
     tap_fd = std::move(nic.fd);
-    cfg.nets.push_back({nic.tap, tap_fd.get(), nic.mac});
   }
 
   const kernel::KernelBootFiles boot = kernel::BootFiles(inputs.kernel);

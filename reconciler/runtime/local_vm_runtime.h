@@ -22,6 +22,8 @@
 
 namespace banger::runtime {
 
+class Undo;
+
 // What a VM continues from instead of booting (vmm::VmmDriver::Restore):
 // saved state and the machine it was saved on, with the disks this VM runs
 // on now.
@@ -86,6 +88,12 @@ class LocalVmRuntime : public apply::VmRuntime {
   Status Boot(model::VmRecord& record, const apply::VmInputs& inputs, vmm::VmmDriver& driver,
               const std::string& rootfs, std::string_view cow_method,
               apply::StepProgress& progress);
+  // Takes the VM's tap and its `<vm>.vm` name (both undone by `undo` on a
+  // failed start) and adds the NIC to `cfg.nets`; the tap's fd stays open
+  // in the returned nic until the VMM has inherited it.
+  Result<VmNic> AttachNetwork(const std::string& name, const std::string& ip,
+                              const specs::Settings& settings, Undo& undo,
+                              vmm::LaunchConfig& cfg);
   CommandRunner& runner() { return options_.runner ? *options_.runner : SystemRunner(); }
   std::string Home() const;
   Status SendWorkspace(const model::VmRecord& record, const workspace::ImportPlan& plan,

@@ -54,13 +54,10 @@ Result<std::string> LocalVmRuntime::RestoreBoot(model::VmRecord& record,
   std::string tap;
   UniqueFd tap_fd;
   if (options_.network) {
-    BANGER_ASSIGN_OR_RETURN(VmNic nic, options_.network->Attach(name, record.ip, inputs.settings));
+    BANGER_ASSIGN_OR_RETURN(VmNic nic,
+                            AttachNetwork(name, record.ip, inputs.settings, undo, cfg));
     tap = nic.tap;
-    undo.Add([this, tap] { (void)options_.network->Detach(tap); });
-    BANGER_RETURN_IF_ERROR(options_.network->SetName(name, record.ip, inputs.settings));
-    undo.Add([this, name] { (void)options_.network->RemoveName(name); });
     tap_fd = std::move(nic.fd);
-    cfg.nets.push_back({nic.tap, tap_fd.get(), nic.mac});
   }
   const kernel::KernelBootFiles boot = kernel::BootFiles(inputs.kernel);
   cfg.name = name;
