@@ -141,9 +141,10 @@ std::vector<std::string> VmsUsing(const model::StoreSnapshot& snap, const std::s
 
 namespace {
 
-// The planner handles [[snapshot]] and from_snapshot, but this build's
-// runtime has no snapshot store to take them with or restore clones from:
-// say so before any step runs, rather than failing half way.
+// The planner handles [[snapshot]] and from_snapshot, but apply cannot yet
+// take a declared snapshot (no SnapshotTaker is wired to the snapshot
+// store) or start a clone from one: say so before any step runs, rather
+// than failing half way.
 void RefuseSnapshotsInSpecs(const specs::DesiredState& desired, plan::Plan* p) {
   for (const auto& s : desired.snapshots)
     p->errors.push_back("snapshot." + s.name +
