@@ -131,7 +131,9 @@ Result<std::string> LocalVmRuntime::RestoreBoot(model::VmRecord& record,
                               IdentityFor(name, handles.mac, options_.network ? record.ip : "",
                                           gateway, inputs.settings));
       BANGER_ASSIGN_OR_RETURN(identity.host_keys,
-                              access::MakeGuestHostKeys(name, dir, runner()));
+                              machine.host_keys.valid()
+                                  ? machine.host_keys.get()
+                                  : access::MakeGuestHostKeys(name, dir, runner()));
       BANGER_ASSIGN_OR_RETURN(agentclient::AgentClient client,
                               agentclient::AgentClient::Connect(endpoint, deadline));
       auto keys = client.Reidentify(identity, deadline);
