@@ -153,7 +153,9 @@ Result<std::string> LocalVmRuntime::RestoreBoot(model::VmRecord& record,
   }
   if (options_.access && !record.ip.empty()) {
     BANGER_RETURN_IF_ERROR(options_.access->PinHostKeys(name, record.ip, host_keys));
-    if (boot_id.empty()) {
+    // A clone's sshd restarted with new keys: a login proves they are the
+    // ones pinned, as a boot's readiness does.
+    if (boot_id.empty() || machine.reidentify) {
       BANGER_RETURN_IF_ERROR(options_.access->WaitForLogin(name, record.ip, deadline));
       progress.Note("ssh login works");
     }
