@@ -198,7 +198,11 @@ class PlanBuilder {
       auto rec_it = store_.vms.find(v.name);
       if (rec_it == store_.vms.end()) {
         step.action = Action::kCreate;
-        Add(std::move(step), {MakeEvent("", "declared, not created yet", Action::kCreate)});
+        Add(std::move(step),
+            {MakeEvent("", clone ? "declared, not created yet (restored from snapshot." +
+                                       v.from_snapshot + ")"
+                                 : "declared, not created yet",
+                       Action::kCreate)});
         continue;
       }
       const model::VmRecord& rec = rec_it->second;

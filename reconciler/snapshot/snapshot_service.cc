@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "reconciler/kernel/digest.h"
+#include "reconciler/kernel/file_kernel_store.h"
 #include "reconciler/os/fs.h"
 #include "reconciler/os/process.h"
 #include "reconciler/os/unique_fd.h"
@@ -173,7 +174,10 @@ Result<RestoreHost> SnapshotService::HostFor(const model::VmRecord& vm,
   host.vmm = std::string(driver->name());
   host.vmm_version = probe.version;
   host.machine = driver->MachineType();
-  host.accel = probe.accel;
+  const kernel::KernelBootFiles boot = kernel::BootFiles(inputs.kernel);
+  BANGER_ASSIGN_OR_RETURN(host.accel, driver->LaunchAccel(driver->name() == "firecracker"
+                                                              ? boot.vmlinux
+                                                              : boot.vmlinuz));
   host.kernel_digest = inputs.kernel.digest;
   host.memory_bytes = vm.spec.memory;
   host.vcpus = vm.spec.vcpus;

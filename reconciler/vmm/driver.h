@@ -80,6 +80,14 @@ class VmmDriver {
   virtual std::string_view name() const = 0;  // "qemu" | "firecracker"
   // Finds the binary and the accelerator that works (tries KVM, falls back).
   virtual DriverProbe Probe() = 0;
+  // The accelerator a launch of `kernel` would use here. Probe's answer
+  // may be more hopeful: QEMU launches with KVM only a kernel that boots
+  // under it, and saved state loads only under the accelerator it was
+  // saved with.
+  virtual Result<std::string> LaunchAccel(const std::string& kernel) {
+    (void)kernel;
+    return Probe().accel;
+  }
   // Starts the VMM detached and returns its handles (pid, sockets, accel).
   // On failure nothing is left running.
   virtual Result<model::VmHandles> Launch(const LaunchConfig& config) = 0;

@@ -89,6 +89,13 @@ DriverProbe QemuDriver::Probe() {
   return probe;
 }
 
+Result<std::string> QemuDriver::LaunchAccel(const std::string& kernel) {
+  BANGER_ASSIGN_OR_RETURN(std::string binary, Binary());
+  BANGER_ASSIGN_OR_RETURN(AccelChoice choice, ChooseAccel(runner(), binary, options_.forced_accel,
+                                                          kernel, options_.probe_cache_dir));
+  return choice.accel;
+}
+
 Result<QemuHostPlan> QemuDriver::PlanLaunch(const LaunchConfig& config, bool* accel_forced) {
   const std::string vm = "vm " + Quote(config.name);
   if (config.run_dir.empty()) return InvalidArgument(vm + ": no run directory");

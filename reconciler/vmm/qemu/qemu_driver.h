@@ -41,6 +41,7 @@ class QemuDriver : public VmmDriver {
 
   std::string_view name() const override { return "qemu"; }
   DriverProbe Probe() override;
+  Result<std::string> LaunchAccel(const std::string& kernel) override;
   Result<model::VmHandles> Launch(const LaunchConfig& config) override;
   Status Shutdown(const model::VmHandles& handles, std::chrono::milliseconds grace) override;
 
