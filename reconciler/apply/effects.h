@@ -102,18 +102,27 @@ class VmRuntime {
   virtual Result<model::VmLiveness> Observe(const std::string& name) = 0;
 };
 
-// The snapshots [[snapshot]] tables declare, in the snapshot store (which
-// records them itself, as taken by a spec).
-class SnapshotTaker {
+// The snapshot store, as apply uses it: the snapshots [[snapshot]] tables
+// declare (recorded by the store itself, as taken by a spec) and the clones
+// started from them.
+class SnapshotStore {
  public:
-  virtual ~SnapshotTaker() = default;
+  virtual ~SnapshotStore() = default;
   // Saves the running VM's memory, device state and disks as the snapshot
   // `spec` names, published whole or not at all; the VM runs on afterwards.
+  // The caller holds the source VM's lock.
   virtual Status Take(const specs::SnapshotSpec& spec, const model::VmRecord& vm,
                       StepProgress& progress) = 0;
   // Removes the snapshot; a missing one is not an error, one a VM is
   // restored from is (kFailedPrecondition).
   virtual Status Remove(const std::string& name) = 0;
+  // Creates the VM `record` (its spec's from_snapshot names the snapshot)
+  // by restoring that snapshot onto its own copy-on-write disks, tap and
+  // address, then giving the guest its own identity. Fills what Create
+  // fills; on failure nothing of the VM is left. The caller holds the VM's
+  // lock and records the VM as restored from the snapshot.
+  virtual Status Clone(model::VmRecord& record, const VmInputs& inputs,
+                       StepProgress& progress) = 0;
 };
 
 // Durable bookkeeping the executor does after each converged step. The real
@@ -130,6 +139,11 @@ class StateRecorder {
   virtual Status RecordFileSync(const model::FileSyncRecord& record) = 0;
   virtual Status ForgetFileSync(const std::string& name) = 0;
   virtual Status RecordVm(const model::VmRecord& record) = 0;
+  // A VM just created (or re-created by a replace): its record and, in the
+  // same transaction, the snapshot its disks were restored from ("" for a
+  // booted VM, which clears what a replaced clone had).
+  virtual Status RecordCreatedVm(const model::VmRecord& record,
+                                 const std::string& restored_from) = 0;
   // Also releases the VM's address.
   virtual Status ForgetVm(const std::string& name) = 0;
   // A stable address for the VM from the subnet (the same one on every call

@@ -50,7 +50,7 @@ struct ExecutorDeps {
   ImageStore* images = nullptr;
   VmRuntime* vms = nullptr;
   StateRecorder* recorder = nullptr;
-  SnapshotTaker* snapshots = nullptr;
+  SnapshotStore* snapshots = nullptr;
   ApplyEvents* events = nullptr;  // may be null
   // Takes the per-VM lock shared with the imperative verbs.
   std::function<Result<FileLock>(const std::string& vm)> lock_vm;

@@ -136,14 +136,28 @@ Status StepRunner::CreateVm(const specs::VmSpec& spec, const model::VmRecord* pr
                                                                  desired_.settings.subnet));
   rec.kernel_digest = inputs.kernel.digest;
   rec.image_digest = inputs.image.digest;
-  Status st = deps_.vms->Create(rec, inputs, progress);
+  Status st = OkStatus();
+  if (spec.from_snapshot.empty()) {
+    st = deps_.vms->Create(rec, inputs, progress);
+  } else if (!deps_.snapshots) {
+    st = FailedPrecondition("vm " + Quote(spec.name) + " starts from snapshot " +
+                            Quote(spec.from_snapshot) + ", and this apply has no snapshot store");
+  } else {
+    st = deps_.snapshots->Clone(rec, inputs, progress);
+  }
   if (!st.ok()) {
     // A VM that never existed gives its address back; a replaced one keeps it.
     if (!previous) (void)deps_.recorder->ReleaseAddress(spec.name);
     return st;
   }
-  BANGER_RETURN_IF_ERROR(deps_.recorder->RecordVm(rec));
-  records_.Mutate([&](model::StoreSnapshot& s) { s.vms[spec.name] = rec; });
+  BANGER_RETURN_IF_ERROR(deps_.recorder->RecordCreatedVm(rec, spec.from_snapshot));
+  records_.Mutate([&](model::StoreSnapshot& s) {
+    s.vms[spec.name] = rec;
+    if (spec.from_snapshot.empty())
+      s.restored_from.erase(spec.name);
+    else
+      s.restored_from[spec.name] = spec.from_snapshot;
+  });
   return OkStatus();
 }
 

@@ -28,6 +28,11 @@ Status StoreRecorder::ForgetFileSync(const std::string& name) {
 }
 Status StoreRecorder::RecordVm(const model::VmRecord& record) {
   std::lock_guard<std::mutex> lock(mu_); return store_.PutVm(record); }
+Status StoreRecorder::RecordCreatedVm(const model::VmRecord& record,
+                                      const std::string& restored_from) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return store_.PutCreatedVm(record, restored_from);
+}
 Status StoreRecorder::ForgetVm(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_); return store_.DeleteVm(name); }
 

@@ -22,6 +22,7 @@ class StoreRecorder : public StateRecorder {
   Status RecordFileSync(const model::FileSyncRecord& record) override;
   Status ForgetFileSync(const std::string& name) override;
   Status RecordVm(const model::VmRecord& record) override;
+  Status RecordCreatedVm(const model::VmRecord& record, const std::string& restored_from) override;
   Status ForgetVm(const std::string& name) override;
   Result<std::string> AllocateAddress(const std::string& vm, const std::string& subnet) override;
   Status ReleaseAddress(const std::string& vm) override;

@@ -10,6 +10,7 @@
 
 #include "reconciler/apply/executor.h"
 #include "reconciler/apply/store_recorder.h"
+#include "reconciler/cli/spec_snapshots.h"
 #include "reconciler/daemon/daemon_files.h"
 #include "reconciler/daemon/event_log.h"
 #include "reconciler/os/cancel.h"
@@ -132,6 +133,17 @@ apply::ApplyResult RunPlanSteps(Console& console, Session& session, const plan::
     BANGER_RETURN_IF_ERROR(MakeDirs(paths.locks_dir(), 0700));
     return FileLock::Acquire(paths.vm_lock(vm));
   };
+  std::unique_ptr<SpecSnapshots> snapshots;
+  if (session.runtime.snapshots) {
+    auto opened = SpecSnapshots::Open(session.paths, *session.runtime.snapshots);
+    if (opened.ok()) {
+      snapshots = std::move(opened).value();
+      deps.snapshots = snapshots.get();
+    } else {
+      // Snapshot and clone steps then fail naming the missing store.
+      console.err << "warning: snapshot store: " << opened.error().message() << "\n";
+    }
+  }
   apply::Executor executor(deps, parallelism);
   apply::ApplyResult result = executor.Run(p, desired, *session.snapshot);
   if (Status st = RefreshSshConfig(session); !st.ok())

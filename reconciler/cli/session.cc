@@ -11,6 +11,7 @@
 #include "reconciler/os/fs.h"
 #include "reconciler/os/owned_dir.h"
 #include "reconciler/plan/planner.h"
+#include "reconciler/snapshot/snapshot_disks.h"
 
 namespace banger::cli {
 
@@ -139,25 +140,6 @@ std::vector<std::string> VmsUsing(const model::StoreSnapshot& snap, const std::s
   return out;
 }
 
-namespace {
-
-// The planner handles [[snapshot]] and from_snapshot, but apply cannot yet
-// take a declared snapshot (no SnapshotTaker is wired to the snapshot
-// store) or start a clone from one: say so before any step runs, rather
-// than failing half way.
-void RefuseSnapshotsInSpecs(const specs::DesiredState& desired, plan::Plan* p) {
-  for (const auto& s : desired.snapshots)
-    p->errors.push_back("snapshot." + s.name +
-                        ": snapshots in specs are not supported by this build yet "
-                        "(remove the [[snapshot]] table)");
-  for (const auto& v : desired.vms)
-    if (!v.from_snapshot.empty())
-      p->errors.push_back("vm." + v.name + ": from_snapshot: starting a VM from a snapshot "
-                          "(a clone) is not supported by this build yet");
-}
-
-}  // namespace
-
 plan::Plan PlanSession(Session& session, const plan::PlanOptions& options) {
   observe::ObserverDeps deps;
   deps.kernels = session.runtime.kernels.get();
@@ -165,9 +147,9 @@ plan::Plan PlanSession(Session& session, const plan::PlanOptions& options) {
   deps.vms = session.runtime.vms.get();
   deps.home = HomeDir();
   deps.remote_digest = oci::CurrentManifestDigest;
+  deps.snapshot_present = snapshot::SnapshotFilesPresent;
   plan::Observed observed = observe::Observe(session.snapshot, session.specs.state, deps);
   plan::Plan p = plan::MakePlan(session.specs.state, observed, options);
-  RefuseSnapshotsInSpecs(session.specs.state, &p);
   return p;
 }
 

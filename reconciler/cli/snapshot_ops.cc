@@ -3,17 +3,13 @@
 #include <ctime>
 
 #include "reconciler/apply/vm_inputs.h"
+#include "reconciler/cli/spec_snapshots.h"
 #include "reconciler/os/file_lock.h"
 #include "reconciler/os/fs.h"
 #include "reconciler/os/owned_dir.h"
 
 namespace banger::cli {
 namespace {
-
-Result<FileLock> LockSnapshot(Session& s, const std::string& name) {
-  BANGER_RETURN_IF_ERROR(MakeDirs(s.paths.locks_dir(), 0700));
-  return FileLock::Acquire(JoinPath(s.paths.locks_dir(), "snapshot-" + name + ".lock"));
-}
 
 Result<FileLock> LockVm(Session& s, const std::string& vm) {
   BANGER_RETURN_IF_ERROR(MakeDirs(s.paths.locks_dir(), 0700));
@@ -52,7 +48,7 @@ Result<snapshot::TakeReport> TakeSnapshot(Session& s, const std::string& vm,
   BANGER_ASSIGN_OR_RETURN(snapshot::SnapshotService * service, Service(s));
   BANGER_RETURN_IF_ERROR(snapshot::CheckSnapshotName(name));
   BANGER_ASSIGN_OR_RETURN(FileLock vm_lock, LockVm(s, vm));
-  BANGER_ASSIGN_OR_RETURN(FileLock snap_lock, LockSnapshot(s, name));
+  BANGER_ASSIGN_OR_RETURN(FileLock snap_lock, LockSnapshotFile(s.paths, name, /*shared=*/false));
   BANGER_ASSIGN_OR_RETURN(model::StoreSnapshot snap, s.store->Load());
   auto it = snap.vms.find(vm);
   if (it == snap.vms.end()) return NotFoundInState(s, "vm", vm);
@@ -71,7 +67,7 @@ Result<snapshot::RestoreReport> RestoreSnapshot(Session& s, const std::string& v
                                                 apply::StepProgress& progress) {
   BANGER_ASSIGN_OR_RETURN(snapshot::SnapshotService * service, Service(s));
   BANGER_ASSIGN_OR_RETURN(FileLock vm_lock, LockVm(s, vm));
-  BANGER_ASSIGN_OR_RETURN(FileLock snap_lock, LockSnapshot(s, name));
+  BANGER_ASSIGN_OR_RETURN(FileLock snap_lock, LockSnapshotFile(s.paths, name, /*shared=*/true));
   BANGER_ASSIGN_OR_RETURN(model::StoreSnapshot snap, s.store->Load());
   auto it = snap.vms.find(vm);
   if (it == snap.vms.end()) return NotFoundInState(s, "vm", vm);
@@ -93,7 +89,7 @@ Result<snapshot::RestoreReport> RestoreSnapshot(Session& s, const std::string& v
 
 Status RemoveSnapshot(Session& s, const std::string& name) {
   BANGER_ASSIGN_OR_RETURN(snapshot::SnapshotService * service, Service(s));
-  BANGER_ASSIGN_OR_RETURN(FileLock snap_lock, LockSnapshot(s, name));
+  BANGER_ASSIGN_OR_RETURN(FileLock snap_lock, LockSnapshotFile(s.paths, name, /*shared=*/false));
   BANGER_ASSIGN_OR_RETURN(model::StoreSnapshot snap, s.store->Load());
   auto it = snap.snapshots.find(name);
   if (it == snap.snapshots.end()) return NotFoundInState(s, "snapshot", name);

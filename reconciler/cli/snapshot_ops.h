@@ -3,8 +3,9 @@
 // so the verb files only parse and render.
 //
 // Locks: the VM's lock (as every imperative vm verb), then
-// <state>/locks/snapshot-<name>.lock, so a snapshot is never removed while
-// a VM is being restored from it or taken under the same name twice.
+// <state>/locks/snapshot-<name>.lock (spec_snapshots.h): exclusive to take
+// or remove, shared to restore, so a snapshot is never removed while a VM
+// is being restored from it or taken under the same name twice.
 #pragma once
 
 #include <string>

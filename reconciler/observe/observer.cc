@@ -34,6 +34,21 @@ plan::Observed Observe(Result<model::StoreSnapshot> snapshot,
   for (const auto& [name, rec] : o.store.images) {
     if (deps.images) o.image_present[name] = deps.images->Present(rec);
   }
+  for (const auto& [name, rec] : o.store.snapshots) {
+    const model::SnapshotMeta& m = rec.meta;
+    plan::ObservedSnapshot seen;
+    seen.source_vm = m.source_vm;
+    seen.declared = rec.origin == model::Origin::kSpec;
+    seen.present = deps.snapshot_present ? deps.snapshot_present(rec) : true;
+    seen.image = m.image_name;
+    seen.kernel = m.kernel_name;
+    seen.image_digest = m.image_digest;
+    seen.kernel_digest = m.kernel_digest;
+    seen.memory = m.memory_bytes;
+    seen.vcpus = m.vcpus;
+    o.snapshots[name] = std::move(seen);
+  }
+  o.restored_from = o.store.restored_from;
   for (const auto& f : desired.file_syncs) {
     auto digest = DigestHostPath(ExpandTilde(f.host, deps.home));
     // An unreadable host file is the sync step's error to report, with the

@@ -16,6 +16,8 @@ struct ObserverDeps {
   apply::KernelStore* kernels = nullptr;
   apply::ImageStore* images = nullptr;
   apply::VmRuntime* vms = nullptr;
+  // Whether a recorded snapshot's files are there; unset: all are.
+  std::function<bool(const model::SnapshotRecord&)> snapshot_present;
   // The digest an OCI tag resolves to now (for drift); "" when the
   // reference cannot drift (a digest); unset: not checked.
   std::function<Result<std::string>(const specs::ImageSpec&)> remote_digest;

@@ -57,4 +57,12 @@ Result<FileLock> FileLock::Acquire(const std::string& path) {
   return FileLock(std::move(fd));
 }
 
+Result<FileLock> FileLock::AcquireShared(const std::string& path) {
+  BANGER_ASSIGN_OR_RETURN(UniqueFd fd, OpenLockFile(path));
+  while (flock(fd.get(), LOCK_SH) != 0) {
+    if (errno != EINTR) return Error::FromErrno("lock " + Quote(path));
+  }
+  return FileLock(std::move(fd));
+}
+
 }  // namespace banger

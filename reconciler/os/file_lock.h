@@ -1,4 +1,5 @@
-// An exclusive advisory lock on a file (flock), held for the owner's life.
+// An advisory lock on a file (flock), held for the owner's life: exclusive,
+// or shared where many readers may hold it at once.
 //
 // The holder writes its PID into the file so a second process that fails to
 // take the lock can say who holds it. The kernel drops the lock when the
@@ -25,6 +26,9 @@ class FileLock {
 
   // Waits until the lock is free (for short, per-object critical sections).
   static Result<FileLock> Acquire(const std::string& path);
+  // Waits for a shared hold: many readers at once, none while an exclusive
+  // holder has it (writes no PID: readers are many).
+  static Result<FileLock> AcquireShared(const std::string& path);
 
   FileLock() = default;
   FileLock(FileLock&&) noexcept = default;

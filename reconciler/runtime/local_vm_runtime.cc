@@ -84,9 +84,9 @@ Status LocalVmRuntime::Create(model::VmRecord& record, const apply::VmInputs& in
                               apply::StepProgress& progress) {
   const std::string name = record.spec.name;
   if (!record.spec.from_snapshot.empty())
-    return FailedPrecondition("vm " + Quote(name) + ": starting a VM from a snapshot "
-                              "(from_snapshot " + Quote(record.spec.from_snapshot) +
-                              ") is not supported by this build yet");
+    return Internal("vm " + Quote(name) + " starts from snapshot " +
+                    Quote(record.spec.from_snapshot) + ": a clone is made by the snapshot "
+                    "store (SnapshotService::Clone), not booted");
   BANGER_ASSIGN_OR_RETURN(vmm::VmmDriver * driver, ChooseDriver(inputs.settings));
   // The host side of a declared workspace first: a bad ref fails before
   // anything of the VM exists.

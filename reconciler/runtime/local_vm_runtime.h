@@ -33,6 +33,9 @@ struct SavedMachine {
   std::string cmdline;                   // the kernel command line it booted with
   bool channel = true;                   // it has the agent's channel device
   std::vector<vmm::DriveConfig> drives;  // ids and order as saved, this VM's paths
+  // Saved from another VM (a clone): the guest agent gives the guest this
+  // VM's hostname, MAC, address and new host keys before it counts as up.
+  bool reidentify = false;
 };
 
 // The sockets and logs of a VM's run in its directory, removed before a start.
@@ -70,7 +73,8 @@ class LocalVmRuntime : public apply::VmRuntime {
   // Starts the VM from saved state rather than booting it: a tap for
   // record.ip and its name as a boot gets them, the driver's Restore with
   // `machine`, handles.json, then the guest agent's health (an SSH login
-  // when the guest has no agent) and the host keys it reports pinned.
+  // when the guest has no agent) and the host keys it reports pinned. With
+  // machine.reidentify the agent first re-identifies the guest (clones).
   // Returns the guest's boot id ("" without an agent). On failure nothing
   // of it is left running and its tap is gone. The caller has put the
   // disks in place and holds the VM's lock.

@@ -2,6 +2,8 @@
 // network, handles and readiness as a boot, without the kernel. There is
 // no console marker to wait for (the guest printed it when it first
 // booted); readiness is the guest agent answering, else an SSH login.
+#include <sys/random.h>
+
 #include <cstdio>
 
 #include "reconciler/agent/agent_client.h"
@@ -36,6 +38,27 @@ HostKeys RecordedHostKeys(const std::string& path) {
   return keys;
 }
 
+// What makes a restored copy of another VM this VM: its name, the MAC of
+// its own NIC, its address, and fresh randomness (the saved memory holds
+// the source's RNG state).
+Result<agent::Reidentify> IdentityFor(const std::string& name, const std::string& mac,
+                                      const std::string& ip, const std::string& gateway,
+                                      const specs::Settings& settings) {
+  agent::Reidentify r;
+  r.hostname = name;
+  r.mac = mac;
+  if (!ip.empty()) {
+    BANGER_ASSIGN_OR_RETURN(SubnetInfo subnet, DescribeSubnet(settings.subnet));
+    r.address = ip + "/" + std::to_string(subnet.prefix);
+    r.gateway = gateway;
+    r.dns = gateway;  // the helper runs a resolver on every bridge
+  }
+  r.seed.resize(64);
+  if (getrandom(r.seed.data(), r.seed.size(), 0) != static_cast<ssize_t>(r.seed.size()))
+    return Error::FromErrno("getrandom");
+  return r;
+}
+
 }  // namespace
 
 Result<std::string> LocalVmRuntime::RestoreBoot(model::VmRecord& record,
@@ -51,12 +74,13 @@ Result<std::string> LocalVmRuntime::RestoreBoot(model::VmRecord& record,
   Undo undo;
 
   vmm::LaunchConfig cfg;
-  std::string tap;
+  std::string tap, gateway;
   UniqueFd tap_fd;
   if (options_.network) {
     BANGER_ASSIGN_OR_RETURN(VmNic nic,
                             AttachNetwork(name, record.ip, inputs.settings, undo, cfg));
     tap = nic.tap;
+    gateway = nic.gateway;
     tap_fd = std::move(nic.fd);
   }
   const kernel::KernelBootFiles boot = kernel::BootFiles(inputs.kernel);
@@ -101,9 +125,23 @@ Result<std::string> LocalVmRuntime::RestoreBoot(model::VmRecord& record,
     if (!health.ok()) return std::move(health).error().WithContext(vm + ": after the restore");
     boot_id = health->boot_id;
     progress.Note("guest agent answers (boot id " + boot_id.substr(0, 8) + ")");
-    auto reported = agentclient::ReportedHostKeys(endpoint, deadline);
-    if (!reported.ok()) return std::move(reported).error().WithContext(vm);
-    if (!reported->empty()) host_keys = std::move(reported).value();
+    if (machine.reidentify) {
+      BANGER_ASSIGN_OR_RETURN(agent::Reidentify identity,
+                              IdentityFor(name, handles.mac, options_.network ? record.ip : "",
+                                          gateway, inputs.settings));
+      BANGER_ASSIGN_OR_RETURN(agentclient::AgentClient client,
+                              agentclient::AgentClient::Connect(endpoint, deadline));
+      auto keys = client.Reidentify(identity, deadline);
+      if (!keys.ok()) return std::move(keys).error().WithContext(vm + ": re-identify the restored guest");
+      host_keys = std::move(keys).value();
+      progress.Note("re-identified as " + name +
+                    (identity.address.empty() ? "" : " (" + identity.address + ")") +
+                    ", new host keys");
+    } else {
+      auto reported = agentclient::ReportedHostKeys(endpoint, deadline);
+      if (!reported.ok()) return std::move(reported).error().WithContext(vm);
+      if (!reported->empty()) host_keys = std::move(reported).value();
+    }
     std::string keys;
     for (const auto& k : host_keys) keys += k + "\n";
     BANGER_RETURN_IF_ERROR(AtomicWriteFile(files.host_keys, keys, 0644));

@@ -99,4 +99,13 @@ Status CheckDiskFiles(const model::SnapshotDisk& d, const std::string& snapshot_
   return OkStatus();
 }
 
+bool SnapshotFilesPresent(const model::SnapshotRecord& record) {
+  const model::SnapshotMeta& m = record.meta;
+  if (record.dir.empty() || !PathExists(JoinPath(record.dir, m.state_file))) return false;
+  if (!m.memory_file.empty() && !PathExists(JoinPath(record.dir, m.memory_file))) return false;
+  for (const auto& d : m.disks)
+    if (!CheckDiskFiles(d, record.dir).ok()) return false;
+  return true;
+}
+
 }  // namespace banger::snapshot

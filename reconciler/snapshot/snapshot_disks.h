@@ -15,6 +15,7 @@
 
 #include "reconciler/base/error.h"
 #include "reconciler/disk/disk_file.h"
+#include "reconciler/model/records.h"
 #include "reconciler/model/snapshot_meta.h"
 #include "reconciler/os/exec.h"
 
@@ -41,5 +42,10 @@ Result<std::string> MakeDiskFromSnapshot(const model::SnapshotDisk& disk,
 // Ok when the copy and its backing file (if any) exist; kNotFound naming
 // the missing one.
 Status CheckDiskFiles(const model::SnapshotDisk& disk, const std::string& snapshot_dir);
+
+// Whether a recorded snapshot's files are there to restore from: its state
+// (and memory) file and every disk with its backing file. Digests are a
+// restore's to check.
+bool SnapshotFilesPresent(const model::SnapshotRecord& record);
 
 }  // namespace banger::snapshot

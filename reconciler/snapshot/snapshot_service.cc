@@ -205,6 +205,41 @@ Status SnapshotService::CheckStateFile(const model::SnapshotMeta& meta, const st
   return OkStatus();
 }
 
+Result<PreparedRestore> SnapshotService::Prepare(const model::VmRecord& vm,
+                                                 const apply::VmInputs& inputs,
+                                                 const model::SnapshotRecord& snapshot,
+                                                 const std::string& what) {
+  const model::SnapshotMeta& meta = snapshot.meta;
+  BANGER_ASSIGN_OR_RETURN(RestoreHost host, HostFor(vm, inputs));
+  Status compatible = CheckCompatible(meta, host);
+  if (!compatible.ok()) return std::move(compatible).error().WithContext(what);
+  Status files_ok = [&]() -> Status {
+    BANGER_RETURN_IF_ERROR(CheckStateFile(meta, snapshot.dir));
+    for (const auto& d : meta.disks) BANGER_RETURN_IF_ERROR(CheckDiskFiles(d, snapshot.dir));
+    return OkStatus();
+  }();
+  if (!files_ok.ok()) return std::move(files_ok).error().WithContext(what + " (vm left as it was)");
+
+  const std::string vm_dir = paths_.vm_dir(vm.spec.name);
+  PreparedRestore out;
+  runtime::SavedMachine& machine = out.machine;
+  machine.vmm = meta.vmm;
+  machine.files.state = JoinPath(snapshot.dir, meta.state_file);
+  if (!meta.memory_file.empty()) machine.files.memory = JoinPath(snapshot.dir, meta.memory_file);
+  machine.cmdline = meta.cmdline;
+  machine.channel = meta.channel;
+  for (const auto& d : meta.disks) {
+    const std::string final_path = JoinPath(vm_dir, DiskFileName(d.id, d.format));
+    auto staged = disk::StagedFile::Create(final_path);
+    if (!staged.ok()) return std::move(staged).error().WithContext(what);
+    auto format = MakeDiskFromSnapshot(d, snapshot.dir, *staged, runner_);
+    if (!format.ok()) return std::move(format).error().WithContext(what + " (vm left as it was)");
+    machine.drives.push_back({d.id, final_path, false, *format});
+    out.disks.push_back(std::move(staged).value());
+  }
+  return out;
+}
+
 Result<RestoreReport> SnapshotService::Restore(model::VmRecord& vm, const apply::VmInputs& inputs,
                                                const model::SnapshotRecord& snapshot,
                                                apply::StepProgress& progress,
@@ -219,35 +254,12 @@ Result<RestoreReport> SnapshotService::Restore(model::VmRecord& vm, const apply:
                               "; a VM is restored only from its own snapshots (a VM started "
                               "from another VM's snapshot is a clone)");
   }
-  BANGER_ASSIGN_OR_RETURN(RestoreHost host, HostFor(vm, inputs));
-  Status compatible = CheckCompatible(meta, host);
-  if (!compatible.ok()) return std::move(compatible).error().WithContext(what);
-  Status files_ok = [&]() -> Status {
-    BANGER_RETURN_IF_ERROR(CheckStateFile(meta, snapshot.dir));
-    for (const auto& d : meta.disks) BANGER_RETURN_IF_ERROR(CheckDiskFiles(d, snapshot.dir));
-    return OkStatus();
-  }();
-  if (!files_ok.ok()) return std::move(files_ok).error().WithContext(what + " (vm left as it was)");
-
   // The new disks are made beside the old ones first, so any failure up to
   // here leaves the VM untouched.
   const std::string vm_dir = paths_.vm_dir(name);
-  std::vector<disk::StagedFile> staged;
-  runtime::SavedMachine machine;
-  machine.vmm = meta.vmm;
-  machine.files.state = JoinPath(snapshot.dir, meta.state_file);
-  if (!meta.memory_file.empty()) machine.files.memory = JoinPath(snapshot.dir, meta.memory_file);
-  machine.cmdline = meta.cmdline;
-  machine.channel = meta.channel;
-  for (const auto& d : meta.disks) {
-    const std::string final_path = JoinPath(vm_dir, DiskFileName(d.id, d.format));
-    auto out = disk::StagedFile::Create(final_path);
-    if (!out.ok()) return std::move(out).error().WithContext(what);
-    auto format = MakeDiskFromSnapshot(d, snapshot.dir, *out, runner_);
-    if (!format.ok()) return std::move(format).error().WithContext(what + " (vm left as it was)");
-    machine.drives.push_back({d.id, final_path, false, *format});
-    staged.push_back(std::move(out).value());
-  }
+  BANGER_ASSIGN_OR_RETURN(PreparedRestore prepared, Prepare(vm, inputs, snapshot, what));
+  std::vector<disk::StagedFile>& staged = prepared.disks;
+  runtime::SavedMachine& machine = prepared.machine;
   progress.Note("disks made from the snapshot");
 
   // From here the VM's running state is given up for the snapshot's. Its

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "reconciler/apply/effects.h"
+#include "reconciler/disk/disk_file.h"
 #include "reconciler/os/exec.h"
 #include "reconciler/runtime/local_vm_runtime.h"
 #include "reconciler/snapshot/compat.h"
@@ -34,6 +35,13 @@ struct TakeReport {
 struct RestoreReport {
   std::string boot_id;                    // the guest's after the restore ("" without agent)
   std::chrono::milliseconds total{0};     // request to agent health
+};
+
+// A restore's disks, made beside the VM's (not yet in place), and the
+// machine to continue.
+struct PreparedRestore {
+  std::vector<disk::StagedFile> disks;
+  runtime::SavedMachine machine;
 };
 
 class SnapshotService {
@@ -60,6 +68,16 @@ class SnapshotService {
                                 const model::SnapshotRecord& snapshot,
                                 apply::StepProgress& progress, bool* disks_replaced);
 
+  // Creates the VM `vm` (not recorded yet) from another VM's snapshot:
+  // checks as a restore does, its own disks over the snapshot's copies in
+  // its VM dir, its own tap and address, the VMM continued from the saved
+  // state, then the guest agent gives it its identity (hostname, MAC,
+  // address, host keys, machine-id); the clone's own file_sync entries and
+  // workspace follow. On failure nothing of the VM is left. The caller
+  // holds the VM's lock and the snapshot's.
+  Status Clone(model::VmRecord& vm, const apply::VmInputs& inputs,
+               const model::SnapshotRecord& snapshot, apply::StepProgress& progress);
+
   // Deletes a snapshot's files (the caller checked it is unused).
   Status Remove(const model::SnapshotRecord& snapshot);
 
@@ -74,6 +92,11 @@ class SnapshotService {
 
  private:
   Status CheckStateFile(const model::SnapshotMeta& meta, const std::string& dir);
+  // The checks of a restore of `snapshot` as `vm` and the disks it runs on,
+  // staged in the VM's dir; nothing of the VM is touched. `what` prefixes
+  // errors.
+  Result<PreparedRestore> Prepare(const model::VmRecord& vm, const apply::VmInputs& inputs,
+                                  const model::SnapshotRecord& snapshot, const std::string& what);
 
   store::StatePaths paths_;
   runtime::LocalVmRuntime& vms_;

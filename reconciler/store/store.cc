@@ -163,6 +163,12 @@ Status Store::DeleteSnapshot(const std::string& name) {
 Status Store::SetRestoredFrom(const std::string& vm, const std::string& snapshot) {
   return Write([&](StoreTxn& t) { return t.SetRestoredFrom(vm, snapshot); });
 }
+Status Store::PutCreatedVm(const model::VmRecord& record, const std::string& restored_from) {
+  return Write([&](StoreTxn& t) -> Status {
+    BANGER_RETURN_IF_ERROR(t.PutVm(record));
+    return t.SetRestoredFrom(record.spec.name, restored_from);
+  });
+}
 Result<std::string> Store::AllocateAddress(const std::string& vm_name,
                                            const std::string& subnet_cidr) {
   std::string ip;

@@ -136,6 +136,9 @@ class Store {
   Status PutSnapshot(const model::SnapshotRecord& record);
   Status DeleteSnapshot(const std::string& name);
   Status SetRestoredFrom(const std::string& vm, const std::string& snapshot);
+  // PutVm and SetRestoredFrom(record's name, restored_from) in one
+  // transaction: a created VM and what its disks are over.
+  Status PutCreatedVm(const model::VmRecord& record, const std::string& restored_from);
   Result<std::string> AllocateAddress(const std::string& vm_name, const std::string& subnet_cidr);
   Status ReleaseAddress(const std::string& vm_name);
 

@@ -140,6 +140,13 @@ void FakeVmRuntime::Kill(const std::string& name) {
   running[name] = false;
 }
 
+void FakeVmRuntime::Adopt(model::VmRecord& record, const apply::VmInputs& inputs) {
+  std::lock_guard<std::mutex> l(mu_);
+  running[record.spec.name] = true;
+  work_disks.insert(record.spec.name);
+  for (const auto& f : inputs.file_syncs) record.synced[f.name] = "fdigest-" + f.name;
+}
+
 Status FakeRecorder::Bump(const std::string& line) {
   BANGER_RETURN_IF_ERROR(w_.Call(line));
   ++snap_.serial;
@@ -158,6 +165,18 @@ FAKE_RECORD(RecordImage, model::ImageRecord, images, r.spec.name, "record.image"
 FAKE_RECORD(RecordFileSync, model::FileSyncRecord, file_syncs, r.spec.name, "record.file_sync")
 FAKE_RECORD(RecordVm, model::VmRecord, vms, r.spec.name, "record.vm")
 #undef FAKE_RECORD
+
+Status FakeRecorder::RecordCreatedVm(const model::VmRecord& r, const std::string& restored_from) {
+  std::lock_guard<std::mutex> l(mu_);
+  BANGER_RETURN_IF_ERROR(
+      Bump("record.vm " + r.spec.name + (restored_from.empty() ? "" : " from " + restored_from)));
+  snap_.vms[r.spec.name] = r;
+  if (restored_from.empty())
+    snap_.restored_from.erase(r.spec.name);
+  else
+    snap_.restored_from[r.spec.name] = restored_from;
+  return OkStatus();
+}
 
 Status FakeRecorder::RecordSettings(const specs::Settings& s) {
   std::lock_guard<std::mutex> l(mu_);
@@ -187,7 +206,7 @@ Status FakeRecorder::ForgetFileSync(const std::string& name) {
   return OkStatus();
 }
 
-Status FakeSnapshotTaker::Take(const specs::SnapshotSpec& spec, const model::VmRecord& vm,
+Status FakeSnapshotStore::Take(const specs::SnapshotSpec& spec, const model::VmRecord& vm,
                                apply::StepProgress&) {
   std::lock_guard<std::mutex> l(mu_);
   BANGER_RETURN_IF_ERROR(w_.Call("snapshot.take " + spec.name + " " + vm.spec.name));
@@ -205,7 +224,19 @@ Status FakeSnapshotTaker::Take(const specs::SnapshotSpec& spec, const model::VmR
   return OkStatus();
 }
 
-Status FakeSnapshotTaker::Remove(const std::string& name) {
+Status FakeSnapshotStore::Clone(model::VmRecord& record, const apply::VmInputs& inputs,
+                                apply::StepProgress&) {
+  const std::string& from = record.spec.from_snapshot;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    BANGER_RETURN_IF_ERROR(w_.Call("snapshot.clone " + from + " " + record.spec.name + " " + record.ip));
+    if (!taken.count(from)) return FailedPrecondition("snapshot " + Quote(from) + " has not been taken");
+  }
+  vms_.Adopt(record, inputs);
+  return OkStatus();
+}
+
+Status FakeSnapshotStore::Remove(const std::string& name) {
   std::lock_guard<std::mutex> l(mu_);
   BANGER_RETURN_IF_ERROR(w_.Call("snapshot.remove " + name));
   taken.erase(name);
@@ -216,6 +247,7 @@ Status FakeRecorder::ForgetVm(const std::string& name) {
   std::lock_guard<std::mutex> l(mu_);
   BANGER_RETURN_IF_ERROR(Bump("forget.vm " + name));
   snap_.vms.erase(name);
+  snap_.restored_from.erase(name);  // the store's foreign key cascades
   addresses.erase(name);
   return OkStatus();
 }
@@ -244,7 +276,7 @@ model::StoreSnapshot FakeRecorder::Snapshot() const {
 }
 
 plan::Observed ObserveFakes(FakeRecorder& rec, FakeKernelStore& k, FakeImageStore& i,
-                            FakeVmRuntime& v, FakeSnapshotTaker* s) {
+                            FakeVmRuntime& v, FakeSnapshotStore* s) {
   plan::Observed o;
   o.store = rec.Snapshot();
   for (const auto& [name, r] : o.store.kernels) o.kernel_present[name] = k.Present(r);
@@ -252,6 +284,7 @@ plan::Observed ObserveFakes(FakeRecorder& rec, FakeKernelStore& k, FakeImageStor
   for (const auto& [name, r] : o.store.vms) o.vms[name] = *v.Observe(name);
   for (const auto& [name, r] : o.store.file_syncs) o.file_sync_digests[name] = "fdigest-" + name;
   if (s) o.snapshots = s->taken;
+  o.restored_from = o.store.restored_from;
   return o;
 }
 

@@ -83,6 +83,8 @@ class FakeVmRuntime : public apply::VmRuntime {
 
   // Simulates the VMM dying outside banger.
   void Kill(const std::string& name);
+  // A VM made by something else (a clone): running, with a work disk.
+  void Adopt(model::VmRecord& record, const apply::VmInputs& inputs);
   std::map<std::string, bool> running;   // name -> process alive
   std::set<std::string> work_disks;      // names with a work disk
 
@@ -91,16 +93,19 @@ class FakeVmRuntime : public apply::VmRuntime {
   std::mutex mu_;
 };
 
-class FakeSnapshotTaker : public apply::SnapshotTaker {
+class FakeSnapshotStore : public apply::SnapshotStore {
  public:
-  explicit FakeSnapshotTaker(FakeWorld& w) : w_(w) {}
+  FakeSnapshotStore(FakeWorld& w, FakeVmRuntime& vms) : w_(w), vms_(vms) {}
   Status Take(const specs::SnapshotSpec& spec, const model::VmRecord& vm,
               apply::StepProgress&) override;
   Status Remove(const std::string& name) override;
+  Status Clone(model::VmRecord& record, const apply::VmInputs& inputs,
+               apply::StepProgress&) override;
   std::map<std::string, plan::ObservedSnapshot> taken;
 
  private:
   FakeWorld& w_;
+  FakeVmRuntime& vms_;
   std::mutex mu_;
 };
 
@@ -116,6 +121,7 @@ class FakeRecorder : public apply::StateRecorder {
   Status RecordFileSync(const model::FileSyncRecord& r) override;
   Status ForgetFileSync(const std::string& name) override;
   Status RecordVm(const model::VmRecord& r) override;
+  Status RecordCreatedVm(const model::VmRecord& r, const std::string& restored_from) override;
   Status ForgetVm(const std::string& name) override;
   Result<std::string> AllocateAddress(const std::string& vm, const std::string& subnet) override;
   Status ReleaseAddress(const std::string& vm) override;
@@ -132,6 +138,6 @@ class FakeRecorder : public apply::StateRecorder {
 
 // Observation of the fakes, as reconciler/observe would produce it.
 plan::Observed ObserveFakes(FakeRecorder& rec, FakeKernelStore& k, FakeImageStore& i,
-                            FakeVmRuntime& v, FakeSnapshotTaker* s = nullptr);
+                            FakeVmRuntime& v, FakeSnapshotStore* s = nullptr);
 
 }  // namespace banger::testing

@@ -87,6 +87,37 @@ TEST_CASE("snapshots: one a VM runs on cannot be deleted; deleting the VM releas
   }
 }
 
+TEST_CASE("snapshots: a created VM and its snapshot are recorded in one transaction") {
+  TempDir dir = banger::testing::ScratchDir("banger-store-");
+  auto store = OpenStore(dir.path());
+  REQUIRE(store->PutVm(Vm("builder")).ok());
+  REQUIRE(store->PutSnapshot(Snapshot("warm", "builder")).ok());
+  const int64_t before = SerialOf(*store);
+  REQUIRE(store->PutCreatedVm(Vm("c1"), "warm").ok());
+  CHECK(SerialOf(*store) == before + 1);
+  auto snap = store->Load();
+  REQUIRE(snap.ok());
+  CHECK(snap->vms.count("c1") == 1);
+  CHECK(snap->restored_from == std::map<std::string, std::string>{{"c1", "warm"}});
+  Status held = store->DeleteSnapshot("warm");
+  REQUIRE_FALSE(held.ok());
+  CHECK(held.error().code() == Code::kFailedPrecondition);
+
+  SECTION("a clone of a snapshot that is not recorded is refused whole") {
+    CHECK_FALSE(store->PutCreatedVm(Vm("c2"), "nope").ok());
+    auto after = store->Load();
+    REQUIRE(after.ok());
+    CHECK(after->vms.count("c2") == 0);
+  }
+  SECTION("re-created by a boot, the VM no longer holds the snapshot") {
+    REQUIRE(store->PutCreatedVm(Vm("c1"), "").ok());
+    auto after = store->Load();
+    REQUIRE(after.ok());
+    CHECK(after->restored_from.empty());
+    CHECK(store->DeleteSnapshot("warm").ok());
+  }
+}
+
 TEST_CASE("snapshots: a version-1 state db is migrated with its records") {
   TempDir dir = banger::testing::ScratchDir("banger-store-");
   {

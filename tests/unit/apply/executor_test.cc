@@ -19,7 +19,7 @@ struct Harness {
   FakeImageStore images{world};
   FakeVmRuntime vms{world};
   FakeRecorder recorder{world};
-  FakeSnapshotTaker snapshots{world};
+  FakeSnapshotStore snapshots{world, vms};
   bool with_snapshots = true;  // false: an apply without a snapshot store
 
   plan::Plan Plan(const specs::DesiredState& d) {
@@ -224,8 +224,8 @@ TEST_CASE("a declared snapshot is taken between its source VM and its clones") {
                                  "image.build base", "record.image base",
                                  "vm.create builder /images/base-1 172.30.0.2", "record.vm builder",
                                  "snapshot.take warm builder",
-                                 "vm.create c1 /images/base-1 172.30.0.3", "record.vm c1",
-                                 "vm.create c2 /images/base-1 172.30.0.4", "record.vm c2"});
+                                 "snapshot.clone warm c1 172.30.0.3", "record.vm c1 from warm",
+                                 "snapshot.clone warm c2 172.30.0.4", "record.vm c2 from warm"});
   CHECK(h.recorder.Snapshot().vms.at("c1").spec.from_snapshot == "warm");
   h.world.ClearCalls();
   CHECK(h.Plan(d).steps.empty());
@@ -238,6 +238,39 @@ TEST_CASE("a declared snapshot is taken between its source VM and its clones") {
                                    "forget.vm c2", "snapshot.remove warm"});
     CHECK(h.snapshots.taken.empty());
   }
+}
+
+TEST_CASE("clones are recorded as restored from their snapshot until replaced by a boot") {
+  Harness h;
+  auto d = Cloned();
+  REQUIRE(h.Apply(d, 1).ok());
+  auto snap = h.recorder.Snapshot();
+  CHECK(snap.restored_from == std::map<std::string, std::string>{{"c1", "warm"}, {"c2", "warm"}});
+  CHECK(h.vms.running.at("c1"));
+
+  // c1 booted instead: a replace, and its disks are no longer the snapshot's.
+  specs::VmSpec builder = Vm("builder");
+  auto booted = Fleet({builder, Vm("c1"), Clone("c2", "warm", builder)});
+  booted.snapshots = d.snapshots;
+  h.world.ClearCalls();
+  REQUIRE(h.Apply(booted, 1).ok());
+  CHECK(h.world.calls() == std::vector<std::string>{"vm.destroy c1",
+                                                    "vm.create c1 /images/base-1 172.30.0.3",
+                                                    "record.vm c1"});
+  CHECK(h.recorder.Snapshot().restored_from == std::map<std::string, std::string>{{"c2", "warm"}});
+}
+
+TEST_CASE("a failed clone gives its address back and the other clone is made") {
+  Harness h;
+  auto d = Cloned();
+  h.world.FailMatching("snapshot.clone warm c1");
+  auto r = h.Apply(d, 1);
+  CHECK(r.failed == 1);
+  auto snap = h.recorder.Snapshot();
+  CHECK(snap.vms.count("c1") == 0);
+  CHECK(snap.vms.count("c2") == 1);
+  CHECK(h.recorder.addresses.count("c1") == 0);
+  CHECK(snap.restored_from.count("c1") == 0);
 }
 
 TEST_CASE("a failed snapshot skips its clones, not the rest") {
