@@ -92,6 +92,8 @@ def step_times(apply_stdout):
 
 
 class ClonesTest(unittest.TestCase):
+    maxDiff = None
+
     @classmethod
     def setUpClass(cls):
         cls.user = harness.ensure_test_user()
@@ -201,10 +203,15 @@ class ClonesTest(unittest.TestCase):
         for vm in ALL_VMS:
             self.assertEqual(ids[vm]["hostname"], vm)
             self.assertEqual(ids[vm]["addrs"].split(), [ips[vm] + "/24"], f"{vm}: {ids[vm]}")
+        # All of them checked before failing, so a failure names every
+        # identifier the clones share.
+        shared = {}
         for key in ("mac", "machine_id", "fingerprint", "hostkey"):
             values = [ids[vm][key] for vm in ALL_VMS]
             self.assertTrue(all(values), f"{key}: {values}")
-            self.assertEqual(len(set(values)), len(values), f"{key} shared: {values}")
+            if len(set(values)) != len(values):
+                shared[key] = dict(zip(ALL_VMS, values))
+        self.assertEqual(shared, {}, "identifiers shared between VMs")
         self.assertEqual(len(set(ips.values())), len(ALL_VMS), ips)
         # Restored, not booted: the boot id lives in the saved memory. That
         # it is also the source's means the source ran on past the snapshot.
