@@ -10,7 +10,8 @@ network namespace the test creates, the engine as an unprivileged user):
 - each clone is its own machine: hostname = VM name, the NIC holds the
   address banger recorded for it (and its own MAC), a machine-id and SSH
   host keys no other VM has, the keys banger pinned are the guest's (and
-  `vm ssh` logs in), files written on one disk are seen on no other;
+  `vm ssh` logs in, right after the apply too), files written on one disk
+  are seen on no other;
 - clone 1 reaches clone 2 by address and by `<name>.vm`;
 - `snapshot rm` is refused while clones run on it, naming them;
 - a spec without the clones and the snapshot deletes both: no VM dir,
@@ -187,6 +188,14 @@ class ClonesTest(unittest.TestCase):
         steps = step_times(r.stdout)
         for address in ("vm.builder", "snapshot.warm", "vm.worker-1", "vm.worker-2"):
             self.assertIn(address, steps, f"no '{address}: ... done' in:\n{r.stdout}")
+
+        # Ready means SSH logs in, for a clone as for a boot: at once, with
+        # no retry (a script may ssh right after apply). Checked again with
+        # the identities below, so a failure here does not hide the rest.
+        for vm in CLONE_NAMES:
+            with self.subTest("ssh login right after apply", vm=vm):
+                r = self.banger_cls("vm", "ssh", vm, "--", "true")
+                self.assertEqual(r.returncode, 0, r.stderr)
 
         t0 = time.monotonic()
         plan = self.banger_cls("plan", "-f", str(self.specs["fleet"]), "--detailed-exitcode")
