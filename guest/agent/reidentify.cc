@@ -1,11 +1,14 @@
 #include "guest/agent/reidentify.h"
 
 #include <fcntl.h>
+#include <linux/random.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdio>
 #include <sstream>
 
@@ -18,22 +21,26 @@ namespace {
 
 constexpr std::chrono::seconds kToolTimeout{30};
 
-Status WriteWhole(const std::string& path, std::string_view data) {
-  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return Error::FromErrno("open " + Quote(path));
-  size_t at = 0;
-  while (at < data.size()) {
-    ssize_t n = write(fd, data.data() + at, data.size() - at);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      Error e = Error::FromErrno("write " + Quote(path));
-      close(fd);
-      return e;
-    }
-    at += static_cast<size_t>(n);
+// Mixes the host's seed into the kernel's input pool, credited, and makes
+// the kernel rekey its generator from it now. A plain write to
+// /dev/urandom mixes without a reseed: every clone of one snapshot would
+// then draw the same bytes (machine-id, keys) until the next timed reseed.
+Status ReseedKernelRng(const std::string& seed) {
+  int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return Error::FromErrno("open '/dev/urandom'");
+  std::string buf(sizeof(struct rand_pool_info) + seed.size(), '\0');
+  auto* info = reinterpret_cast<struct rand_pool_info*>(buf.data());
+  info->entropy_count = static_cast<int>(seed.size() * 8);
+  info->buf_size = static_cast<int>(seed.size());
+  memcpy(info->buf, seed.data(), seed.size());
+  Status st = OkStatus();
+  if (ioctl(fd, RNDADDENTROPY, info) != 0) {
+    st = Error::FromErrno("add the seed to the entropy pool (RNDADDENTROPY)");
+  } else if (ioctl(fd, RNDRESEEDCRNG) != 0) {
+    st = Error::FromErrno("reseed the kernel's generator (RNDRESEEDCRNG)");
   }
   close(fd);
-  return OkStatus();
+  return st;
 }
 
 Result<std::string> RandomBytes(size_t n) {
@@ -161,16 +168,28 @@ pid_t SshdPid(const std::string& root) {
   return 0;
 }
 
-Result<std::vector<std::string>> RenewHostKeys(const std::string& root) {
+// The source's host keys are replaced: by the pairs the host made, else by
+// new ones of every default type made here.
+Result<std::vector<std::string>> RenewHostKeys(const std::vector<HostKeyPair>& given,
+                                               const std::string& root) {
   const std::string dir = root + "/etc/ssh";
   if (!IsDirectory(dir)) return ReadHostKeys(root);  // no SSH server in this image
   BANGER_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir));
   for (const auto& n : names) {
     if (n.rfind("ssh_host_", 0) == 0) BANGER_RETURN_IF_ERROR(RemoveFile(JoinPath(dir, n)));
   }
-  std::vector<std::string> argv = {"ssh-keygen", "-A"};
-  if (!root.empty()) argv.insert(argv.end(), {"-f", root});
-  BANGER_RETURN_IF_ERROR(RunGuestCommand(argv, kToolTimeout));
+  if (given.empty()) {
+    std::vector<std::string> argv = {"ssh-keygen", "-A"};
+    if (!root.empty()) argv.insert(argv.end(), {"-f", root});
+    BANGER_RETURN_IF_ERROR(RunGuestCommand(argv, kToolTimeout));
+  }
+  for (const HostKeyPair& k : given) {
+    const std::string file = JoinPath(dir, "ssh_host_" + k.type + "_key");
+    BANGER_RETURN_IF_ERROR(AtomicWriteFile(file, k.private_key, 0600));
+    std::string pub = k.public_key;
+    if (pub.back() != '\n') pub += '\n';
+    BANGER_RETURN_IF_ERROR(AtomicWriteFile(file + ".pub", pub, 0644));
+  }
   // sshd re-executes itself on SIGHUP and loads the new keys; sessions
   // already open are left alone.
   if (pid_t sshd = SshdPid(root); sshd > 0 && kill(sshd, SIGHUP) != 0 && errno != ESRCH)
@@ -185,11 +204,11 @@ Result<std::vector<std::string>> ReidentifyGuest(const Reidentify& r, const std:
     if (st.ok()) return st;
     return std::move(st).error().WithContext(std::string("reidentify: ") + what);
   };
-  BANGER_RETURN_IF_ERROR(step("reseed the RNG", WriteWhole("/dev/urandom", r.seed)));
+  BANGER_RETURN_IF_ERROR(step("reseed the RNG", ReseedKernelRng(r.seed)));
   BANGER_RETURN_IF_ERROR(step("renew machine-id", RenewIdentifiers(root)));
   BANGER_RETURN_IF_ERROR(step("set the hostname", SetHostname(r.hostname, root)));
   if (!r.address.empty()) BANGER_RETURN_IF_ERROR(step("renumber the NIC", Renumber(r, root)));
-  auto keys = RenewHostKeys(root);
+  auto keys = RenewHostKeys(r.host_keys, root);
   if (!keys.ok()) return std::move(keys).error().WithContext("reidentify: renew SSH host keys");
   return keys;
 }

@@ -64,4 +64,29 @@ Result<std::string> ManagedAuthorizedKey(const SshPaths& paths, CommandRunner& r
   return line;
 }
 
+Result<std::vector<agent::HostKeyPair>> MakeGuestHostKeys(const std::string& host,
+                                                          const std::string& temp_parent,
+                                                          CommandRunner& runner) {
+  BANGER_ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create(temp_parent, ".hostkeys-"));
+  struct KeyType {
+    const char* type;
+    const char* bits;
+  };
+  std::vector<agent::HostKeyPair> out;
+  for (const KeyType& t : {KeyType{"rsa", "3072"}, KeyType{"ecdsa", "256"}, KeyType{"ed25519", ""}}) {
+    const std::string file = JoinPath(tmp.path(), std::string("ssh_host_") + t.type + "_key");
+    std::vector<std::string> argv = {"ssh-keygen", "-q", "-t", t.type, "-N", "", "-C",
+                                     "root@" + host, "-f", file};
+    if (*t.bits) argv.insert(argv.begin() + 4, {"-b", t.bits});
+    BANGER_RETURN_IF_ERROR(
+        RunChecked(runner, {.argv = argv, .timeout = std::chrono::seconds(60)}));
+    agent::HostKeyPair pair;
+    pair.type = t.type;
+    BANGER_ASSIGN_OR_RETURN(pair.private_key, ReadFile(file));
+    BANGER_ASSIGN_OR_RETURN(pair.public_key, ReadFile(file + ".pub"));
+    out.push_back(std::move(pair));
+  }
+  return out;
+}
+
 }  // namespace banger::access

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "guest/agent/protocol/messages.h"
 #include "reconciler/base/error.h"
 #include "reconciler/os/exec.h"
 
@@ -35,5 +37,13 @@ Status EnsureManagedKey(const SshPaths& paths, CommandRunner& runner);
 // The public key line, "ssh-ed25519 AAAA... banger", without a newline.
 // Generates the key when missing.
 Result<std::string> ManagedAuthorizedKey(const SshPaths& paths, CommandRunner& runner);
+
+// New SSH host key pairs for a guest named `host`: rsa (3072 bits), ecdsa
+// (256) and ed25519, the types `ssh-keygen -A` makes, made here rather than
+// in a guest whose emulated CPU takes tens of seconds for the RSA key. Made
+// in a temp dir under `temp_parent` (private: the VM's dir), removed after.
+Result<std::vector<agent::HostKeyPair>> MakeGuestHostKeys(const std::string& host,
+                                                          const std::string& temp_parent,
+                                                          CommandRunner& runner);
 
 }  // namespace banger::access

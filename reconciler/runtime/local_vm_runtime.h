@@ -9,10 +9,12 @@
 #pragma once
 
 #include <chrono>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include "guest/agent/protocol/messages.h"
 #include "reconciler/apply/effects.h"
 #include "reconciler/os/exec.h"
 #include "reconciler/runtime/vm_services.h"
@@ -36,6 +38,9 @@ struct SavedMachine {
   // Saved from another VM (a clone): the guest agent gives the guest this
   // VM's hostname, MAC, address and new host keys before it counts as up.
   bool reidentify = false;
+  // The clone's SSH host key pairs, being made while the state loads
+  // (access::MakeGuestHostKeys); not valid(): made when needed.
+  std::shared_future<Result<std::vector<agent::HostKeyPair>>> host_keys;
 };
 
 // The sockets and logs of a VM's run in its directory, removed before a start.

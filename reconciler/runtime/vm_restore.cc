@@ -6,6 +6,7 @@
 
 #include <cstdio>
 
+#include "reconciler/access/ssh_dir.h"
 #include "reconciler/agent/agent_client.h"
 #include "reconciler/kernel/file_kernel_store.h"
 #include "reconciler/os/fs.h"
@@ -129,6 +130,10 @@ Result<std::string> LocalVmRuntime::RestoreBoot(model::VmRecord& record,
       BANGER_ASSIGN_OR_RETURN(agent::Reidentify identity,
                               IdentityFor(name, handles.mac, options_.network ? record.ip : "",
                                           gateway, inputs.settings));
+      BANGER_ASSIGN_OR_RETURN(identity.host_keys,
+                              machine.host_keys.valid()
+                                  ? machine.host_keys.get()
+                                  : access::MakeGuestHostKeys(name, dir, runner()));
       BANGER_ASSIGN_OR_RETURN(agentclient::AgentClient client,
                               agentclient::AgentClient::Connect(endpoint, deadline));
       auto keys = client.Reidentify(identity, deadline);

@@ -4,7 +4,9 @@
 // (its hostname, MAC, address, host keys, machine-id and RNG state).
 #include <chrono>
 #include <cstdio>
+#include <future>
 
+#include "reconciler/access/ssh_dir.h"
 #include "reconciler/os/fs.h"
 #include "reconciler/runtime/undo.h"
 #include "reconciler/snapshot/snapshot_service.h"
@@ -47,6 +49,12 @@ Status SnapshotService::Clone(model::VmRecord& vm, const apply::VmInputs& inputs
   if (!dir_existed) undo.Add([dir] { (void)RemoveTree(dir); });
   for (const char* stale : kReplacedDisks) BANGER_RETURN_IF_ERROR(RemoveTree(JoinPath(dir, stale)));
 
+  // An RSA key takes most of a second: made while the disks are made and
+  // the state loads. Waited for on every way out (the future's destructor).
+  std::shared_future<Result<std::vector<agent::HostKeyPair>>> host_keys =
+      std::async(std::launch::async, [name, dir, this] {
+        return access::MakeGuestHostKeys(name, dir, runner_);
+      }).share();
   BANGER_ASSIGN_OR_RETURN(PreparedRestore prepared, Prepare(vm, inputs, snapshot, what));
   for (auto& disk : prepared.disks) {
     BANGER_RETURN_IF_ERROR(disk.Commit(disk::StagedFile::Replace::kNever));
@@ -54,6 +62,7 @@ Status SnapshotService::Clone(model::VmRecord& vm, const apply::VmInputs& inputs
   }
   progress.Note("disks over snapshot " + meta.name);
   prepared.machine.reidentify = true;
+  prepared.machine.host_keys = host_keys;
   auto boot_id = vms_.RestoreBoot(vm, inputs, prepared.machine, progress);
   if (!boot_id.ok()) return std::move(boot_id).error().WithContext(what);
 

@@ -305,14 +305,16 @@ bool ValidCidr(const std::string& c) {
 }  // namespace
 
 std::string EncodeReidentify(const Reidentify& m) {
-  return Writer()
-      .Str(m.hostname)
+  Writer w;
+  w.Str(m.hostname)
       .Str(m.mac)
       .Str(m.address)
       .Str(m.gateway)
       .Str(m.dns)
       .Str(m.seed)
-      .Take();
+      .U32(static_cast<uint32_t>(m.host_keys.size()));
+  for (const auto& k : m.host_keys) w.Str(k.type).Str(k.private_key).Str(k.public_key);
+  return w.Take();
 }
 
 Result<Reidentify> DecodeReidentify(std::string_view p) {
@@ -324,10 +326,34 @@ Result<Reidentify> DecodeReidentify(std::string_view p) {
   m.gateway = r.Str("gateway");
   m.dns = r.Str("dns");
   m.seed = r.Str("seed");
-  BANGER_RETURN_IF_ERROR(r.Done());
+  const auto keys = static_cast<size_t>(r.Uint(4, "host_keys"));
   auto bad = [](const std::string& why) {
     return Error(Code::kCorruption, "agent reidentify: " + why);
   };
+  if (keys > 3) return bad("host_keys has " + std::to_string(keys) + " entries, at most 3");
+  for (size_t i = 0; i < keys; ++i) {
+    HostKeyPair k;
+    k.type = r.Str("host_keys.type");
+    k.private_key = r.Str("host_keys.private_key");
+    k.public_key = r.Str("host_keys.public_key");
+    m.host_keys.push_back(std::move(k));
+  }
+  BANGER_RETURN_IF_ERROR(r.Done());
+  for (size_t i = 0; i < m.host_keys.size(); ++i) {
+    const HostKeyPair& k = m.host_keys[i];
+    if (k.type != "rsa" && k.type != "ecdsa" && k.type != "ed25519")
+      return bad("host key type " + Quote(k.type) + " is not rsa, ecdsa or ed25519");
+    for (size_t j = 0; j < i; ++j)
+      if (m.host_keys[j].type == k.type) return bad("host key type " + Quote(k.type) + " given twice");
+    if (k.private_key.size() > kMaxHostKeyBytes || k.public_key.size() > kMaxHostKeyBytes)
+      return bad(k.type + " host key is over " + std::to_string(kMaxHostKeyBytes) + " bytes");
+    if (k.private_key.rfind("-----BEGIN OPENSSH PRIVATE KEY-----", 0) != 0)
+      return bad(k.type + " host key is not an OpenSSH private key");
+    const size_t nl = k.public_key.find('\n');
+    if (k.public_key.empty() || (nl != std::string::npos && nl + 1 != k.public_key.size()) ||
+        k.public_key.find('\0') != std::string::npos)
+      return bad(k.type + " public host key is not one line");
+  }
   if (!ValidHostname(m.hostname))
     return bad("hostname " + Quote(m.hostname) + " is not 1 to 63 of [a-z0-9-]");
   if (!m.address.empty() && !ValidCidr(m.address))

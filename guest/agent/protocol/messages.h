@@ -54,6 +54,14 @@ struct WindowSize {
   uint16_t cols = 0;
 };
 
+// An SSH host key pair made by the host (a guest CPU under emulation takes
+// tens of seconds for an RSA key).
+struct HostKeyPair {
+  std::string type;         // "rsa" | "ecdsa" | "ed25519": /etc/ssh/ssh_host_<type>_key
+  std::string private_key;  // OpenSSH private key file, unencrypted
+  std::string public_key;   // one "type base64 comment" line
+};
+
 // Gives a guest restored from a snapshot its own identity: everything that
 // was its source VM's and must differ per VM.
 struct Reidentify {
@@ -63,11 +71,15 @@ struct Reidentify {
   std::string gateway;   // "A.B.C.D" or empty
   std::string dns;       // "A.B.C.D" or empty
   std::string seed;      // host randomness mixed into the guest's RNG
+  // The guest's new SSH host keys; empty: the guest makes them (ssh-keygen -A).
+  std::vector<HostKeyPair> host_keys;
 };
 
 // Bounds of Reidentify::seed: enough to reseed, small enough to be a request.
 inline constexpr size_t kMinSeedBytes = 32;
 inline constexpr size_t kMaxSeedBytes = 512;
+// Bounds of Reidentify::host_keys: one per type, each file well under this.
+inline constexpr size_t kMaxHostKeyBytes = 16 * 1024;
 
 std::string EncodeReidentify(const Reidentify& m);
 Result<Reidentify> DecodeReidentify(std::string_view p);

@@ -4,11 +4,15 @@
 // files a restored guest has: its source's host keys, hostname, machine-id,
 // random seed, resolver link and a running sshd (a shell that records HUP).
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
+#include "reconciler/access/ssh_dir.h"
 #include "reconciler/os/exec.h"
 #include "tests/integration/agent/agent_fixture.h"
 
@@ -148,6 +152,29 @@ TEST_CASE("reidentify gives a restored guest its own name, NIC, keys and identif
   const std::string seed = ReadFile(root.path() + "/var/lib/systemd/random-seed").value();
   CHECK(seed.size() == 512);
   CHECK(seed != std::string(512, 's'));
+
+  // Again with the pairs the host makes (as a clone gets them): exactly
+  // those are installed and reported, private halves 0600.
+  auto pairs = access::MakeGuestHostKeys("clone-1", root.path(), SystemRunner());
+  REQUIRE(pairs.ok());
+  REQUIRE(pairs->size() == 3);
+  request.host_keys = *pairs;
+  auto given = client.Reidentify(request, In(seconds(60)));
+  REQUIRE(given.ok());
+  std::vector<std::string> expected;
+  for (const auto& p : *pairs) {
+    const std::string file = root.path() + "/etc/ssh/ssh_host_" + p.type + "_key";
+    CHECK(ReadFile(file).value() == p.private_key);
+    CHECK(ReadFile(file + ".pub").value() == p.public_key);
+    struct stat st {};
+    REQUIRE(stat(file.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    std::string line = p.public_key.substr(0, p.public_key.find(" root@"));
+    expected.push_back(line);
+  }
+  REQUIRE(given->size() == 3);
+  for (const auto& e : expected)
+    CHECK(std::find(given->begin(), given->end(), e) != given->end());
 }
 
 TEST_CASE("a reidentify that cannot be carried out is an error reply; the agent goes on") {

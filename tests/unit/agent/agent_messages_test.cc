@@ -151,6 +151,15 @@ TEST_CASE("reidentify requests round-trip, also without a network") {
   CHECK(back->gateway == "172.30.0.1");
   CHECK(back->dns == "172.30.0.1");
   CHECK(back->seed == std::string(64, '\x5a'));
+  Reidentify keyed = SampleReidentify();
+  keyed.host_keys = {{"ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n", "ssh-ed25519 AAAA root@clone-1\n"},
+                     {"rsa", "-----BEGIN OPENSSH PRIVATE KEY-----\nBBBB\n", "ssh-rsa BBBB root@clone-1"}};
+  auto keyed_back = DecodeReidentify(EncodeReidentify(keyed));
+  REQUIRE(keyed_back.ok());
+  REQUIRE(keyed_back->host_keys.size() == 2);
+  CHECK(keyed_back->host_keys[1].type == "rsa");
+  CHECK(keyed_back->host_keys[1].private_key == "-----BEGIN OPENSSH PRIVATE KEY-----\nBBBB\n");
+  CHECK(keyed_back->host_keys[0].public_key == "ssh-ed25519 AAAA root@clone-1\n");
   Reidentify offline = SampleReidentify();
   offline.address = offline.gateway = offline.dns = offline.mac = "";
   CHECK(DecodeReidentify(EncodeReidentify(offline)).ok());
@@ -191,6 +200,28 @@ TEST_CASE("reidentify requests are validated field by field") {
         "agent reidentify: seed of 31 bytes; 32 to 512 are needed");
   CHECK(refused([](Reidentify& r) { r.seed = std::string(513, 'x'); }).find("seed of 513") !=
         std::string::npos);
+  const HostKeyPair good{"ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n", "ssh-ed25519 AAAA"};
+  CHECK(refused([&](Reidentify& r) { r.host_keys = {good, good}; }) ==
+        "agent reidentify: host key type 'ed25519' given twice");
+  CHECK(refused([&](Reidentify& r) {
+          r.host_keys = {good};
+          r.host_keys[0].type = "../../etc/shadow";
+        }) == "agent reidentify: host key type '../../etc/shadow' is not rsa, ecdsa or ed25519");
+  CHECK(refused([&](Reidentify& r) {
+          r.host_keys = {good};
+          r.host_keys[0].private_key = "not a key";
+        }) == "agent reidentify: ed25519 host key is not an OpenSSH private key");
+  CHECK(refused([&](Reidentify& r) {
+          r.host_keys = {good};
+          r.host_keys[0].public_key = "ssh-ed25519 AAAA\nroot:x:0:0::/root:/bin/sh\n";
+        }) == "agent reidentify: ed25519 public host key is not one line");
+  CHECK(refused([&](Reidentify& r) {
+          r.host_keys = {good};
+          r.host_keys[0].private_key += std::string(kMaxHostKeyBytes, 'k');
+        }).find("over 16384 bytes") != std::string::npos);
+  CHECK(refused([&](Reidentify& r) {
+          r.host_keys = {good, good, good, good};
+        }) == "agent reidentify: host_keys has 4 entries, at most 3");
   std::string padded = EncodeReidentify(SampleReidentify()) + "x";
   CHECK(Message(DecodeReidentify(padded)) == "agent reidentify: 1 trailing bytes");
   std::string cut = EncodeReidentify(SampleReidentify());
