@@ -93,6 +93,10 @@ Status RemoveSnapshot(Session& s, const std::string& name) {
   BANGER_ASSIGN_OR_RETURN(model::StoreSnapshot snap, s.store->Load());
   auto it = snap.snapshots.find(name);
   if (it == snap.snapshots.end()) return NotFoundInState(s, "snapshot", name);
+  // In use is said first (by the store, naming the VMs).
+  if (it->second.origin == model::Origin::kSpec && VmsRestoredFrom(snap, name).empty())
+    return FailedPrecondition("snapshot " + Quote(name) + " is declared by a spec (a [[snapshot]] "
+                              "table apply took); remove it from the spec and apply");
   // The store refuses while a VM is restored from it; the record goes
   // first, so a process killed before the files are gone leaves a
   // complete snapshot that the next sweep records again.

@@ -23,7 +23,8 @@ Result<snapshot::RestoreReport> RestoreSnapshot(Session& session, const std::str
                                                 const std::string& name,
                                                 apply::StepProgress& progress);
 
-// Refused while a VM runs on disks restored from it.
+// Refused while a VM runs on disks restored from it, and for a snapshot a
+// spec declares (apply removes it once no spec does).
 Status RemoveSnapshot(Session& session, const std::string& name);
 
 // The default name of a snapshot of `vm` taken at `unix_time`:

@@ -483,11 +483,21 @@ class PlanBuilder {
         vm_deletes_by_kernel[rec->second.spec.kernel].push_back(addr);
       }
     }
+    std::set<std::string> snapshots_going;
     for (PlannedStep& p : PlanSnapshotDeletions(desired_, observed_, Lookup(), &plan_)) {
       // The snapshot's disk copies may be layered on its source's image.
       vm_deletes_by_image[observed_.snapshots.at(p.step.name).image].push_back(
           Address(ResourceKind::kSnapshot, p.step.name));
+      snapshots_going.insert(p.step.name);
       AddDeletion(std::move(p.step), std::move(p.changes));
+    }
+    // A snapshot that stays needs its image (its rootfs copy is an overlay
+    // on it) and its kernel (the saved memory holds that kernel).
+    std::map<std::string, std::string> image_kept_by, kernel_kept_by;
+    for (const auto& [name, snapshot] : observed_.snapshots) {
+      if (snapshots_going.count(name)) continue;
+      image_kept_by.emplace(snapshot.image, name);
+      kernel_kept_by.emplace(snapshot.kernel, name);
     }
     for (const auto& [name, rec] : store_.file_syncs) {
       if (desired_.FindFileSync(name)) continue;
@@ -501,6 +511,11 @@ class PlanBuilder {
                                  " is no longer declared but VMs still use it; kept");
         continue;
       }
+      if (auto held = image_kept_by.find(name); held != image_kept_by.end()) {
+        plan_.warnings.push_back("image." + name + " is no longer declared but snapshot." +
+                                 held->second + " is layered on it; kept");
+        continue;
+      }
       Step step = NewStep(ResourceKind::kImage, name, Action::kDelete);
       step.depends_on = vm_deletes_by_image[name];
       AddDeletion(std::move(step), {MakeEvent("", "no longer declared", Action::kDelete)});
@@ -510,6 +525,11 @@ class PlanBuilder {
       if (kernels_in_use.count(name)) {
         plan_.warnings.push_back("kernel." + name +
                                  " is no longer declared but VMs still use it; kept");
+        continue;
+      }
+      if (auto held = kernel_kept_by.find(name); held != kernel_kept_by.end()) {
+        plan_.warnings.push_back("kernel." + name + " is no longer declared but snapshot." +
+                                 held->second + " restores onto it; kept");
         continue;
       }
       Step step = NewStep(ResourceKind::kKernel, name, Action::kDelete);

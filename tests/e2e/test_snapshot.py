@@ -11,6 +11,7 @@ test creates, the engine as an unprivileged user):
 - banger SIGKILLed during `vm snapshot` at several moments: the snapshot is
   listed complete or not at all, no staging dir is left, the VM runs;
 - a truncated or damaged state file is refused before the VM is touched;
+- the VMM SIGKILLed during a save: nothing published, no staging left;
 - nothing is left running at the end.
 
 Measured and printed: save time, restore time, bytes written per snapshot."""
@@ -197,6 +198,35 @@ class SnapshotTest(unittest.TestCase):
         self.assert_counting()
         self.assertEqual(len(harness.vmm_pids_under(self.state)), 1, "one VMM")
         self.ok("snapshot", "rm", "s2")
+
+        # The VMM itself SIGKILLed while it saves: nothing is published and
+        # no staging is left; the dead VM is drift for the next plan.
+        vmm = harness.vmm_pids_under(self.state)
+        self.assertEqual(len(vmm), 1, "one VMM")
+        argv = ["ip", "netns", "exec", self.netns.name, "setpriv",
+                f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}",
+                "--init-groups", "--", harness.BANGER, "vm", "snapshot", "web", "--as", "v1"]
+        proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None and not self.staging_leftovers():
+            time.sleep(0.01)
+        os.kill(vmm[0], signal.SIGKILL)
+        t_kill = time.time()
+        _, err = proc.communicate(timeout=300)
+        print(f"\nVMM killed during the save: banger exited {proc.returncode} "
+              f"{time.time() - t_kill:.2f} s later", file=sys.stderr)
+        listed = self.snapshots()
+        if proc.returncode != 0:
+            self.assertNotIn("v1", listed, err)
+        else:  # the save finished before the kill landed: then it is whole
+            self.assertEqual((pathlib.Path(listed["v1"]["dir"]) / "state").stat().st_size,
+                             listed["v1"]["state_bytes"])
+            self.ok("snapshot", "rm", "v1")
+        self.assertFalse(self.staging_leftovers())
+        self.assertEqual(harness.vmm_pids_under(self.state), [])
+        r = self.banger_cls("plan", "--detailed-exitcode", "-f", str(self.spec))
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
 
         # The VM goes, and with it the use: now the snapshot can be removed.
         self.ok("apply", "--yes", "-f", str(self.scratch.write("empty.toml", "")))

@@ -223,3 +223,14 @@ TEST_CASE("snapshots taken with `vm snapshot` are never pruned, and stand for a 
         Texts{"snapshot.warm: a snapshot named 'warm' of vm 'other' was taken with `banger vm "
               "snapshot`; remove it (`banger snapshot rm warm`) or declare another name"});
 }
+
+TEST_CASE("a snapshot that stays keeps its image and kernel") {
+  auto d = ClonedFleet();
+  Observed o = Converged(d);
+  o.snapshots["warm"].declared = false;  // taken with `vm snapshot`: never pruned
+  Plan p = MakePlan(specs::DesiredState{}, o);
+  CHECK(Order(p) == Texts{"-vm.builder", "-vm.c1", "-vm.c2"});
+  CHECK(p.warnings ==
+        Texts{"image.base is no longer declared but snapshot.warm is layered on it; kept",
+              "kernel.default is no longer declared but snapshot.warm restores onto it; kept"});
+}
