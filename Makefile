@@ -104,6 +104,7 @@ bench: deps build
 	/usr/bin/python3 tests/bench/oci_bench.py --banger $(BANGER)
 	BANGER_BIN=$(BANGER) /usr/bin/python3 tests/bench/exec_bench.py
 	BANGER_BIN=$(BANGER) /usr/bin/python3 tests/bench/workspace_bench.py
+	BANGER_BIN=$(BANGER) /usr/bin/python3 tests/bench/clone_bench.py
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
