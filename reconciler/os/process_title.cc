@@ -3,7 +3,6 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -13,10 +12,14 @@ namespace {
 char* g_area = nullptr;     // argv[0]
 char* g_arg_end = nullptr;  // one past argv's last NUL (the kernel's arg_end)
 char* g_end = nullptr;      // one past the last string of the area
-// The moved environment lives as long as the process. Kept here too: once
-// setenv() replaces `environ` with an array of its own, this is the only
-// reference to it (else a leak checker reports it).
+// The moved environment lives as long as the process. Both allocations are
+// kept here: once setenv() replaces `environ` with an array of its own, this
+// is the only reference to the array, and setenv()/unsetenv() on a variable
+// that was there at start overwrite or drop its slot in place, so the strings
+// are reachable only through their block (a leak checker reported the string
+// setenv("HOME") replaced when each was its own strdup).
 char** g_moved_environ = nullptr;
+char* g_moved_strings = nullptr;
 
 }  // namespace
 
@@ -32,23 +35,27 @@ void InitProcessTitle(int argc, char** argv) {
   // The environment moves to the heap whether or not its strings join the
   // area, so the area is never what getenv reads. A failed allocation keeps
   // the environment in place and the title to argv's own bytes.
+  size_t bytes = 0;
+  for (size_t i = 0; i < env_count; ++i) bytes += std::strlen(environ[i]) + 1;
   char** moved = new (std::nothrow) char*[env_count + 1];
-  if (moved != nullptr) {
-    bool complete = true;
+  char* strings = new (std::nothrow) char[bytes + 1];
+  if (moved != nullptr && strings != nullptr) {
+    char* next = strings;
     for (size_t i = 0; i < env_count; ++i) {
-      moved[i] = strdup(environ[i]);
-      if (moved[i] == nullptr) complete = false;
+      const size_t n = std::strlen(environ[i]) + 1;
+      std::memcpy(next, environ[i], n);
+      moved[i] = next;
+      next += n;
     }
     moved[env_count] = nullptr;
-    if (complete) {
-      for (size_t i = 0; i < env_count && environ[i] == end; ++i)
-        end = environ[i] + std::strlen(environ[i]) + 1;
-      environ = moved;
-      g_moved_environ = moved;
-    } else {
-      for (size_t i = 0; i < env_count; ++i) free(moved[i]);
-      delete[] moved;
-    }
+    for (size_t i = 0; i < env_count && environ[i] == end; ++i)
+      end = environ[i] + std::strlen(environ[i]) + 1;
+    environ = moved;
+    g_moved_environ = moved;
+    g_moved_strings = strings;
+  } else {
+    delete[] moved;
+    delete[] strings;
   }
   g_area = argv[0];
   g_arg_end = arg_end;
