@@ -36,9 +36,9 @@ int RunValidate(Console& console, const ValidateArgs& args) {
   if (!ReportDiagnostics(console, outcome)) return kExitError;
   const auto& s = outcome.state;
   console.out << "valid: " << s.vms.size() << " vm, " << s.images.size() << " image, "
-              << s.kernels.size() << " kernel, " << s.file_syncs.size()
-              << " file_sync (" << s.files.size() << (s.files.size() == 1 ? " file" : " files")
-              << ")\n";
+              << s.kernels.size() << " kernel, " << s.file_syncs.size() << " file_sync";
+  if (!s.snapshots.empty()) console.out << ", " << s.snapshots.size() << " snapshot";
+  console.out << " (" << s.files.size() << (s.files.size() == 1 ? " file" : " files") << ")\n";
   return kExitOk;
 }
 

@@ -99,7 +99,7 @@ class ExamplesTest(unittest.TestCase):
 
     def test_every_example_applies(self):
         self.assertEqual(sorted(p.name for p in EXAMPLES.iterdir() if p.suffix == ".toml" or
-                                p.is_dir()), ["fleet", "lab.toml", "oci-dev.toml"],
+                                p.is_dir()), ["clones.toml", "fleet", "lab.toml", "oci-dev.toml"],
                          "a new example needs a case here")
 
         self.apply_example("lab", EXAMPLES / "lab.toml", ["kernel.debian-cloud", "image.bookworm"],
@@ -108,6 +108,12 @@ class ExamplesTest(unittest.TestCase):
                           netns=True).stdout
         self.assertEqual(out, "hello from the host\n")
         self.remove_example("lab")
+
+        # The clones answer to their own names (re-identified after restore).
+        self.apply_example("clones", EXAMPLES / "clones.toml",
+                           ["kernel.debian-cloud", "image.bookworm"],
+                           ["builder", "worker-1", "worker-2"])
+        self.remove_example("clones")
 
         self.apply_example("fleet", EXAMPLES / "fleet", ["kernel.cloud", "image.base"],
                            ["node-1", "node-2", "node-3"])
