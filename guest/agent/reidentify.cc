@@ -11,7 +11,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <set>
 #include <sstream>
 
 #include "guest/agent/guest_command.h"
@@ -170,50 +169,13 @@ pid_t SshdPid(const std::string& root) {
   return 0;
 }
 
-// Inodes of the IPv4 TCP sockets listening on `port` (/proc/net/tcp).
-std::set<std::string> ListeningInodes(int port) {
-  std::set<std::string> out;
-  auto table = ReadFile("/proc/net/tcp");
-  if (!table.ok()) return out;
-  char want[8];
-  snprintf(want, sizeof want, ":%04X", port);
-  std::istringstream in(*table);
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    std::string sl, local, remote, st, queues, timer, retr, uid, timeout, inode;
-    if (!(f >> sl >> local >> remote >> st >> queues >> timer >> retr >> uid >> timeout >> inode))
-      continue;
-    if (st == "0A" && local.size() > 5 && local.compare(local.size() - 5, 5, want) == 0)
-      out.insert(inode);
-  }
-  return out;
-}
-
-// sshd re-executes itself on SIGHUP: it closes its listening sockets and
-// the new image opens its own once it has loaded the keys. A login in that
-// gap is refused, so the reply waits (up to 15 s) until port 22 has a
-// listener that was not there before; nothing to wait for when sshd
-// listened elsewhere.
-void WaitForSshdRelisten(const std::set<std::string>& before) {
-  if (before.empty()) return;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (std::chrono::steady_clock::now() < deadline) {
-    for (const auto& inode : ListeningInodes(22))
-      if (!before.count(inode)) return;
-    usleep(20 * 1000);
-  }
-}
-
 // The source's host keys are replaced: by the pairs the host made, else by
 // new ones of every default type made here; the running sshd is told to
-// load them (SIGHUP). Returns the port-22 listeners from before the
-// signal, for WaitForSshdRelisten once the rest is done.
-Result<std::set<std::string>> RenewHostKeys(const std::vector<HostKeyPair>& given,
-                                            const std::string& root) {
+// load them (SIGHUP: it re-executes itself, so for a moment nothing listens;
+// the host's login check after the reply waits that out).
+Status RenewHostKeys(const std::vector<HostKeyPair>& given, const std::string& root) {
   const std::string dir = root + "/etc/ssh";
-  if (!IsDirectory(dir)) return std::set<std::string>{};  // no SSH server in this image
+  if (!IsDirectory(dir)) return OkStatus();  // no SSH server in this image
   BANGER_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir));
   for (const auto& n : names) {
     if (n.rfind("ssh_host_", 0) == 0) BANGER_RETURN_IF_ERROR(RemoveFile(JoinPath(dir, n)));
@@ -230,16 +192,9 @@ Result<std::set<std::string>> RenewHostKeys(const std::vector<HostKeyPair>& give
     if (pub.back() != '\n') pub += '\n';
     BANGER_RETURN_IF_ERROR(AtomicWriteFile(file + ".pub", pub, 0644));
   }
-  // Only the guest's own sshd is waited for (tests run this on a host).
-  std::set<std::string> listening;
-  if (pid_t sshd = SshdPid(root); sshd > 0) {
-    if (root.empty()) listening = ListeningInodes(22);
-    if (kill(sshd, SIGHUP) != 0) {
-      if (errno != ESRCH) return Error::FromErrno("signal sshd (pid " + std::to_string(sshd) + ")");
-      listening.clear();
-    }
-  }
-  return listening;
+  if (pid_t sshd = SshdPid(root); sshd > 0 && kill(sshd, SIGHUP) != 0 && errno != ESRCH)
+    return Error::FromErrno("signal sshd (pid " + std::to_string(sshd) + ")");
+  return OkStatus();
 }
 
 }  // namespace
@@ -252,12 +207,9 @@ Result<std::vector<std::string>> ReidentifyGuest(const Reidentify& r, const std:
   BANGER_RETURN_IF_ERROR(step("reseed the RNG", ReseedKernelRng(r.seed)));
   BANGER_RETURN_IF_ERROR(step("renew machine-id", RenewIdentifiers(root)));
   // The keys first: sshd reloads them while the rest is done.
-  auto listening = RenewHostKeys(r.host_keys, root);
-  if (!listening.ok())
-    return std::move(listening).error().WithContext("reidentify: renew SSH host keys");
+  BANGER_RETURN_IF_ERROR(step("renew SSH host keys", RenewHostKeys(r.host_keys, root)));
   BANGER_RETURN_IF_ERROR(step("set the hostname", SetHostname(r.hostname, root)));
   if (!r.address.empty()) BANGER_RETURN_IF_ERROR(step("renumber the NIC", Renumber(r, root)));
-  WaitForSshdRelisten(*listening);
   return ReadHostKeys(root);
 }
 

@@ -203,22 +203,21 @@ TEST_CASE("reidentify requests are validated field by field") {
   const HostKeyPair good{"ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n", "ssh-ed25519 AAAA"};
   CHECK(refused([&](Reidentify& r) { r.host_keys = {good, good}; }) ==
         "agent reidentify: host key type 'ed25519' given twice");
-  CHECK(refused([&](Reidentify& r) {
-          r.host_keys = {good};
-          r.host_keys[0].type = "../../etc/shadow";
-        }) == "agent reidentify: host key type '../../etc/shadow' is not rsa, ecdsa or ed25519");
-  CHECK(refused([&](Reidentify& r) {
-          r.host_keys = {good};
-          r.host_keys[0].private_key = "not a key";
-        }) == "agent reidentify: ed25519 host key is not an OpenSSH private key");
-  CHECK(refused([&](Reidentify& r) {
-          r.host_keys = {good};
-          r.host_keys[0].public_key = "ssh-ed25519 AAAA\nroot:x:0:0::/root:/bin/sh\n";
+  auto key_refused = [&](auto change) {
+    return refused([&](Reidentify& r) {
+      r.host_keys = {good};
+      change(r.host_keys[0]);
+    });
+  };
+  CHECK(key_refused([](HostKeyPair& k) { k.type = "../../etc/shadow"; }) ==
+        "agent reidentify: host key type '../../etc/shadow' is not rsa, ecdsa or ed25519");
+  CHECK(key_refused([](HostKeyPair& k) { k.private_key = "not a key"; }) ==
+        "agent reidentify: ed25519 host key is not an OpenSSH private key");
+  CHECK(key_refused([](HostKeyPair& k) {
+          k.public_key = "ssh-ed25519 AAAA\nroot:x:0:0::/root:/bin/sh\n";
         }) == "agent reidentify: ed25519 public host key is not one line");
-  CHECK(refused([&](Reidentify& r) {
-          r.host_keys = {good};
-          r.host_keys[0].private_key += std::string(kMaxHostKeyBytes, 'k');
-        }).find("over 16384 bytes") != std::string::npos);
+  CHECK(key_refused([](HostKeyPair& k) { k.private_key += std::string(kMaxHostKeyBytes, 'k'); })
+            .find("over 16384 bytes") != std::string::npos);
   CHECK(refused([&](Reidentify& r) {
           r.host_keys = {good, good, good, good};
         }) == "agent reidentify: host_keys has 4 entries, at most 3");
